@@ -1,0 +1,72 @@
+"""The `conformance` command: a thin shell over the library.
+
+Each sub-command lives in its own module exposing `register(subparsers)`;
+the module's handler returns the process exit code. Exit codes: 0 success,
+1 the payloads have errors, 2 usage problems or broken inputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from types import ModuleType
+
+from conformance import __version__
+from conformance.errors import ConformanceError
+
+EXIT_OK = 0
+EXIT_INVALID = 1
+EXIT_USAGE = 2
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but usage errors are one line and exit 2 (argparse's own code)."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        sys.stderr.write(f"conformance: error: {message} (see '{self.prog} --help')\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def _command_modules() -> list[ModuleType]:
+    from conformance.cli import packages_cmd, sample_cmd
+
+    modules: list[ModuleType] = [packages_cmd, sample_cmd]
+    for optional in ("validate_cmd", "snapshot_cmd"):
+        try:
+            modules.append(__import__(f"conformance.cli.{optional}", fromlist=["register"]))
+        except ModuleNotFoundError as exc:
+            if exc.name != f"conformance.cli.{optional}":
+                raise
+    return modules
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="conformance",
+        description="Check FHIR payloads against published profiles and write conformance statements.",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    subparsers.required = True
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler = args.handler
+    try:
+        return handler(args)
+    except ConformanceError as exc:
+        sys.stderr.write(f"conformance: error: {exc}\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("conformance: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK

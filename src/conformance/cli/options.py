@@ -1,0 +1,38 @@
+"""Options shared by several commands, so each is spelled and documented once."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from conformance.settings import Settings
+
+
+def add_package_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("packages")
+    group.add_argument(
+        "--package-path",
+        action="append",
+        default=[],
+        type=Path,
+        metavar="DIR",
+        help="folder of FHIR packages (.tgz files or unpacked folders) searched before the cache; repeatable",
+    )
+    group.add_argument(
+        "--package-cache",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="FHIR package cache folder (default ~/.fhir/packages)",
+    )
+    group.add_argument("--registry", default=None, metavar="URL", help="FHIR package registry base URL")
+    group.add_argument("--offline", action="store_true", default=None, help="never use the network")
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return Settings.from_environment().with_options(
+        package_path=tuple(args.package_path),
+        offline=args.offline,
+        package_cache=args.package_cache,
+        registry_url=args.registry,
+    )
