@@ -34,7 +34,7 @@ def _command_modules() -> list[ModuleType]:
     from conformance.cli import packages_cmd, sample_cmd
 
     modules: list[ModuleType] = [packages_cmd, sample_cmd]
-    for optional in ("validate_cmd", "snapshot_cmd"):
+    for optional in ("validate_cmd", "snapshot_cmd", "assess_cmd"):
         try:
             modules.append(__import__(f"conformance.cli.{optional}", fromlist=["register"]))
         except ModuleNotFoundError as exc:

@@ -1,0 +1,110 @@
+"""Bundle rules that no invariant expresses: fullUrl form and consistency, first entry of documents and messages."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.validation.report import Loc
+    from conformance.validation.walker import Frame, Walker
+
+NO_FULLURL_NEEDED = frozenset({"transaction", "batch", "transaction-response", "batch-response", "history"})
+FIRST_ENTRY = {"document": "Composition", "message": "MessageHeader"}
+_RESTFUL = re.compile(r"(https?://.+/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/.*)?")
+
+
+class BundleChecks:
+    def check(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
+        if resource.get("resourceType") != "Bundle":
+            return
+        entries = resource.get("entry")
+        if not isinstance(entries, list):
+            return
+        self._links(walker, resource, loc)
+        bundle_type = resource.get("type")
+        for index, entry in enumerate(entries):
+            if isinstance(entry, Mapping):
+                self._entry(walker, entry, bundle_type, loc.child("entry", index))
+        self._first_entry(walker, entries, bundle_type, loc)
+
+    @staticmethod
+    def _links(walker: Walker, resource: Mapping[str, Any], loc: Loc) -> None:
+        links = resource.get("link")
+        if not isinstance(links, list):
+            return
+        seen: set[str] = set()
+        for index, link in enumerate(links):
+            relation = link.get("relation") if isinstance(link, Mapping) else None
+            if not isinstance(relation, str):
+                continue
+            if relation in seen:
+                walker.report.error(
+                    "invalid",
+                    "bundle.link-relation-repeated",
+                    f"The link relationship type '{relation}' can only occur once",
+                    loc.child("link", index),
+                )
+            seen.add(relation)
+
+    def _entry(self, walker: Walker, entry: Mapping[str, Any], bundle_type: Any, loc: Loc) -> None:
+        resource = entry.get("resource")
+        full_url = entry.get("fullUrl")
+        if not isinstance(resource, Mapping):
+            return
+        if full_url is None:
+            if bundle_type not in NO_FULLURL_NEEDED:
+                walker.report.error(
+                    "invalid",
+                    "bundle.fullurl-missing",
+                    "Except for transactions and batches, each entry in a Bundle must have a fullUrl "
+                    "which is the identity of the resource in the entry",
+                    loc,
+                )
+            return
+        if not isinstance(full_url, str):
+            return
+        if not (":" in full_url):
+            walker.report.error(
+                "invalid",
+                "bundle.fullurl-relative",
+                f"The fullUrl must be an absolute URL (not '{full_url}')",
+                loc.child("fullUrl"),
+            )
+            return
+        self._restful_identity(walker, full_url, resource, loc)
+
+    @staticmethod
+    def _restful_identity(walker: Walker, full_url: str, resource: Mapping[str, Any], loc: Loc) -> None:
+        match = _RESTFUL.fullmatch(full_url)
+        if match is None:
+            return
+        resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+        if match.group(2) == resource_type and match.group(3) == resource_id:
+            return
+        if not isinstance(resource_id, str):
+            return
+        walker.report.error(
+            "invalid",
+            "bundle.fullurl-mismatch",
+            f"The fullUrl '{full_url}' looks like a RESTful server URL, so it must end with the correct type "
+            f"and id (/{resource_type}/{resource_id})",
+            loc.child("fullUrl"),
+        )
+
+    @staticmethod
+    def _first_entry(walker: Walker, entries: list[Any], bundle_type: Any, loc: Loc) -> None:
+        wanted = FIRST_ENTRY.get(bundle_type) if isinstance(bundle_type, str) else None
+        if wanted is None or not entries:
+            return
+        first = entries[0]
+        resource = first.get("resource") if isinstance(first, Mapping) else None
+        found = resource.get("resourceType") if isinstance(resource, Mapping) else None
+        if found != wanted:
+            walker.report.error(
+                "invalid",
+                "bundle.first-entry",
+                f"The first entry in a {bundle_type} must be a {wanted}, not {found or 'nothing'}",
+                loc.child("entry", 0),
+            )

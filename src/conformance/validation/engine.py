@@ -1,0 +1,276 @@
+"""The validator: parse a payload, walk it against its Plans, return an Outcome.
+
+`Validator` is the public face; `Engine` holds what every walk shares (the
+definitions, the FHIRPath engine, the check families) and answers the
+questions the walk asks about the payload as a whole (reference resolution,
+the Bundle it sits in).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.definitions.profiles import Definitions
+from conformance.fhirversion import FhirVersion
+from conformance.outcome import Issue, Outcome
+from conformance.validation.bindings import BindingChecks
+from conformance.validation.bundles import BundleChecks
+from conformance.validation.extensions import ExtensionChecks
+from conformance.validation.invariants import InvariantChecks
+from conformance.validation.ranges import RangeChecks
+from conformance.validation.references import ReferenceChecks
+from conformance.validation.report import Loc, Reporter
+from conformance.validation.slicing import SlicingChecks
+from conformance.validation.walker import Frame, Walker
+
+Source = bytes | str | os.PathLike[str] | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What references inside one resource can resolve to."""
+
+    contained: Mapping[str, Mapping[str, Any]]
+    bundle_entries: Mapping[str, Mapping[str, Any]]
+    bundle_type: str | None
+    parent: Scope | None
+
+
+def _contained_index(resource: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    contained = resource.get("contained")
+    index: dict[str, Mapping[str, Any]] = {}
+    if isinstance(contained, list):
+        for item in contained:
+            if isinstance(item, Mapping) and isinstance(item.get("id"), str):
+                index.setdefault(item["id"], item)
+    return index
+
+
+def _bundle_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    index: dict[str, Mapping[str, Any]] = {}
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return index
+    for entry in entries:
+        if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
+            continue
+        resource = entry["resource"]
+        full_url = entry.get("fullUrl")
+        if isinstance(full_url, str):
+            index.setdefault(full_url, resource)
+        if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
+            index.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
+    return index
+
+
+def _load_fhirpath(version: FhirVersion, engine: Engine) -> Any:
+    try:
+        from conformance import fhirpath
+
+        hooks_type = fhirpath.Hooks
+    except (ImportError, AttributeError):  # the FHIRPath adapter is optional while it is being built
+        return None
+    hooks = hooks_type(
+        resolve=engine.resolve_for_fhirpath,
+        member_of=engine.bindings_member_of,
+        conforms_to=None,
+    )
+    return fhirpath.FhirPathEngine(version, hooks)
+
+
+def _load_terminology(context: Any) -> Any:
+    try:
+        from conformance.terminology import LocalTerminology
+    except (ImportError, AttributeError):
+        return None
+    return LocalTerminology(context, context.fhir_version)
+
+
+class Engine:
+    def __init__(self, context: Any, *, terminology: Any = None) -> None:
+        self.context = context
+        self.definitions = Definitions(context)
+        self.bindings = BindingChecks(terminology if terminology is not None else _load_terminology(context))
+        self.invariants = InvariantChecks(_load_fhirpath(context.fhir_version, self))
+        self.slicing = SlicingChecks()
+        self.extensions = ExtensionChecks()
+        self.references = ReferenceChecks()
+        self.ranges = RangeChecks()
+        self.bundles = BundleChecks()
+        self._current: Frame | None = None
+
+    # ---- what the walk asks about the payload
+
+    def scope_for(self, resource: Mapping[str, Any], loc: Loc, frame: Frame | None) -> Scope:
+        parent: Scope | None = frame.scope if frame is not None else None
+        is_bundle = resource.get("resourceType") == "Bundle"
+        return Scope(
+            contained=_contained_index(resource),
+            bundle_entries=_bundle_index(resource) if is_bundle else {},
+            bundle_type=resource.get("type") if is_bundle and isinstance(resource.get("type"), str) else None,
+            parent=parent,
+        )
+
+    def bundle_type(self, frame: Frame) -> str | None:
+        scope: Scope | None = frame.scope
+        while scope is not None:
+            if scope.bundle_type is not None:
+                return scope.bundle_type
+            scope = scope.parent
+        return None
+
+    def resolve_reference(self, reference: Mapping[str, Any], frame: Frame) -> Mapping[str, Any] | None:
+        literal = reference.get("reference")
+        if not isinstance(literal, str):
+            return None
+        return self.resolve_literal(literal, frame)
+
+    def resolve_literal(self, literal: str, frame: Frame) -> Mapping[str, Any] | None:
+        scope: Scope | None = frame.scope
+        if literal.startswith("#"):
+            if literal == "#":
+                return frame.resource
+            while scope is not None:
+                found = scope.contained.get(literal[1:])
+                if found is not None:
+                    return found
+                scope = scope.parent
+            return None
+        while scope is not None:
+            found = scope.bundle_entries.get(literal)
+            if found is None and "/_history/" in literal:
+                found = scope.bundle_entries.get(literal.split("/_history/")[0])
+            if found is not None:
+                return found
+            scope = scope.parent
+        return None
+
+    def evaluating_in(self, frame: Frame) -> None:
+        """FHIRPath's resolve() needs the resource being walked; it is set before each evaluation."""
+        self._current = frame
+
+    def resolve_for_fhirpath(self, literal: str, _scope: Any = None) -> Mapping[str, Any] | None:
+        if self._current is None:
+            return None
+        return self.resolve_literal(literal, self._current)
+
+    def bindings_member_of(self, value: Any, value_set: str) -> bool | None:
+        return self.bindings.member_of(value, value_set)
+
+    def conforms_to(self, value: Any, url: str, frame: Frame) -> bool:
+        plan = self.definitions.plan(url)
+        if plan is None or not isinstance(value, Mapping):
+            return False
+        sandbox = Reporter()
+        walker = Walker(self, sandbox)
+        if plan.kind == "resource":
+            walker.resource(value, Loc.root(str(value.get("resourceType", plan.type))), explicit_profiles=[url])
+        else:
+            walker.element_object(value, plan.root, None, Loc.root(plan.type), plan, frame)
+        return not sandbox.has_errors
+
+    def resource_rules(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
+        """Rules that belong to a resource as a whole rather than to one element."""
+        self.bundles.check(walker, resource, loc, frame)
+        self._questionnaire(walker, resource, loc, frame)
+
+    def _questionnaire(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
+        if resource.get("resourceType") != "QuestionnaireResponse":
+            return
+        from conformance.validation import questionnaire
+
+        reference = questionnaire.questionnaire_reference(resource)
+        form = self._find_questionnaire(reference, frame) if reference else None
+        findings = questionnaire.check_response(
+            resource, form, fhir_version=self.context.fhir_version, lookup=_QuestionnaireLookup(self)
+        )
+        for finding in findings:
+            walker.report.add(
+                finding.severity, finding.code, finding.message_id, finding.message, _loc_at(loc, finding.path)
+            )
+
+    def _find_questionnaire(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
+        if reference.startswith("#"):
+            return self.resolve_literal(reference, frame)
+        found = self.context.resolve(reference)
+        return found if isinstance(found, Mapping) else self.resolve_literal(reference, frame)
+
+
+class _QuestionnaireLookup:
+    """What the QuestionnaireResponse checks need from the definitions and terminology."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def resolve(self, url: str) -> Mapping[str, Any] | None:
+        found = self.engine.context.resolve(url)
+        return found if isinstance(found, Mapping) else None
+
+    def value_set_contains(self, url: str, system: str | None, code: str) -> bool | None:
+        coding = {"system": system, "code": code} if system else {"code": code}
+        return self.engine.bindings.member_of(coding, url)
+
+
+def _loc_at(root: Loc, path: Sequence[str | int]) -> Loc:
+    loc = root
+    for step in path:
+        if isinstance(step, int):
+            loc = loc.at(step)
+        else:
+            loc = loc.child(step)
+    return loc
+
+
+class Validator:
+    """Validates payloads against a Context's definitions. Build once, reuse for many payloads."""
+
+    def __init__(self, context: Any, *, terminology: Any = None) -> None:
+        self.context = context
+        self.engine = Engine(context, terminology=terminology)
+
+    @property
+    def fhir_version(self) -> FhirVersion:
+        version: FhirVersion = self.context.fhir_version
+        return version
+
+    def validate(self, source: Source, *, profiles: Sequence[str] = (), format: str | None = None) -> Outcome:
+        parsed = _parse(source, self, format)
+        issues: list[Issue] = list(parsed.issues)
+        resource = parsed.resource
+        if resource is None:
+            return Outcome.of(issues, profiles=profiles, source=_source_name(source))
+        reporter = Reporter()
+        walker = Walker(self.engine, reporter)
+        root_loc = Loc.root(str(resource.get("resourceType", "?")))
+        walker.resource(resource, root_loc, explicit_profiles=tuple(profiles))
+        issues.extend(reporter.positioned(parsed.position))
+        return Outcome.of(issues, profiles=profiles, source=_source_name(source))
+
+
+def _source_name(source: Source) -> str | None:
+    if isinstance(source, os.PathLike):
+        return os.fspath(source)
+    return None
+
+
+def _parse(source: Source, validator: Validator, format: str | None) -> Any:
+    from conformance import instance
+
+    model = _type_model(validator)
+    return instance.parse(source, format=format, model=model)  # type: ignore[arg-type]
+
+
+def _type_model(validator: Validator) -> Any:
+    cached = getattr(validator, "_type_model", None)
+    if cached is not None:
+        return cached
+    try:
+        from conformance.definitions.typemodel import TypeModel
+    except ImportError:
+        return None
+    model = TypeModel(validator.context)
+    validator._type_model = model  # type: ignore[attr-defined]
+    return model

@@ -1,0 +1,112 @@
+"""Extensions: definition by URL, unknown-extension policy, value and cardinality, context of use."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from conformance.definitions.plan import ElementRule, Plan
+
+if TYPE_CHECKING:
+    from conformance.validation.report import Loc
+    from conformance.validation.walker import Frame, Walker
+
+ANYWHERE = frozenset({"Element", "Resource", "DomainResource", "BackboneElement", "*"})
+
+
+def _is_resource_loc(loc: Loc) -> bool:
+    return loc.rule_path is not None and loc.rule_path == loc.type_code and "." not in loc.rule_path
+
+
+def _resource_relative_path(loc: Loc) -> str:
+    """`Patient.address.line` for an element of a Patient, even inside a Bundle or as a contained resource."""
+    names: list[str] = []
+    current: Loc | None = loc
+    while current is not None:
+        if _is_resource_loc(current):
+            names.append(current.type_code or current.name)
+            break
+        names.append(current.name)
+        current = current.parent
+    return ".".join(reversed(names))
+
+
+class ExtensionChecks:
+    def check(self, walker: Walker, value: dict[str, Any], rule: ElementRule, loc: Loc, plan: Plan, frame: Frame) -> None:
+        url = value.get("url")
+        if not isinstance(url, str) or not url:
+            walker.report.error(
+                "structure",
+                "extension.url-missing",
+                "Extension.url is required in order to identify, use and validate the extension",
+                loc,
+            )
+            return
+        definition = walker.definitions.plan(url)
+        if definition is None:
+            self._unknown(walker, url, rule, loc)
+            walker.element_object(value, rule, None, loc, plan, frame, children=self._generic_children(walker))
+            return
+        self._check_context(walker, definition, url, rule, loc)
+        walker.element_object(value, definition.root, None, loc, definition, frame)
+        walker.engine.invariants.check(walker, definition.root, None, value, loc, definition, frame)
+
+    @staticmethod
+    def _generic_children(walker: Walker) -> list[ElementRule]:
+        base = walker.definitions.type_plan("Extension")
+        return base.root.children if base is not None else []
+
+    @staticmethod
+    def _unknown(walker: Walker, url: str, rule: ElementRule, loc: Loc) -> None:
+        is_modifier = rule.name == "modifierExtension"
+        if is_modifier:
+            walker.report.error(
+                "structure",
+                "extension.unknown-not-allowed",
+                f"The extension {url} could not be found so is not allowed here",
+                loc,
+            )
+        else:
+            walker.report.warning(
+                "structure",
+                "extension.unknown",
+                f"Unknown extension {url}: it could not be found in the loaded packages, so its content is not checked",
+                loc,
+            )
+
+    def _check_context(self, walker: Walker, definition: Plan, url: str, rule: ElementRule, loc: Loc) -> None:
+        if not definition.context:
+            return
+        candidates = self._candidates(rule, loc)
+        for context in definition.context:
+            if self._allows(context, candidates):
+                return
+        allowed = ", ".join(str(c.get("expression")) for c in definition.context)
+        walker.report.error(
+            "structure",
+            "extension.context",
+            f"The extension {url} is not allowed to be used at this point "
+            f"(this element is [{', '.join(sorted(candidates))}]; allowed = {allowed})",
+            loc,
+            profile=definition.canonical,
+        )
+
+    @staticmethod
+    def _candidates(rule: ElementRule, loc: Loc) -> set[str]:
+        """The names the element carrying the extension goes by: instance path, definition path, type."""
+        holder = loc.parent
+        if holder is None:
+            return set()
+        candidates = {_resource_relative_path(holder), holder.rule_path, holder.type_code}
+        rule_parent = rule.path.rsplit(".", 1)[0]
+        candidates.add(rule_parent)
+        return {c for c in candidates if c}
+
+    @staticmethod
+    def _allows(context: Any, candidates: set[str]) -> bool:
+        kind = context.get("type")
+        expression = str(context.get("expression", ""))
+        if kind == "extension" or kind == "fhirpath":
+            return True  # checked by evaluating the expression would need the parent; accept rather than guess
+        if expression in ANYWHERE:
+            return True
+        return expression in candidates

@@ -1,0 +1,131 @@
+"""Invariants: every ElementDefinition constraint, evaluated with FHIRPath.
+
+Each expression is compiled once. An expression the engine cannot evaluate
+gives an information issue saying it was not checked: never a crash, never a
+silent pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from conformance.definitions.plan import Constraint, ElementRule, Plan, TypeRef
+from conformance.outcome import Severity
+
+if TYPE_CHECKING:
+    from conformance.validation.report import Loc
+    from conformance.validation.walker import Frame, Walker
+
+GENERIC_TYPES = frozenset({"BackboneElement", "Element"})
+
+
+class InvariantChecks:
+    def __init__(self, fhirpath: Any) -> None:
+        self.fhirpath = fhirpath
+        self._broken: dict[str, str] = {}
+
+    def check(
+        self,
+        walker: Walker,
+        rule: ElementRule,
+        type_ref: TypeRef | None,
+        focus: Any,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+    ) -> None:
+        constraints = list(rule.constraints)
+        keys = {c.key for c in constraints}
+        type_plan = walker.type_plan(type_ref) if type_ref is not None and not rule.children else None
+        if type_plan is not None:
+            constraints.extend(c for c in type_plan.root.constraints if c.key not in keys)
+        focus_type = self._focus_type(rule, type_ref)
+        for constraint in constraints:
+            self._one(walker, constraint, focus, focus_type, loc, plan, rule, frame)
+
+    @staticmethod
+    def _focus_type(rule: ElementRule, type_ref: TypeRef | None) -> str:
+        if type_ref is None or type_ref.code in GENERIC_TYPES:
+            return rule.path
+        return type_ref.code
+
+    def _one(
+        self,
+        walker: Walker,
+        constraint: Constraint,
+        focus: Any,
+        focus_type: str,
+        loc: Loc,
+        plan: Plan,
+        rule: ElementRule,
+        frame: Frame,
+    ) -> None:
+        expression = constraint.expression
+        if not expression:
+            return
+        verdict = native_verdict(constraint.key, focus)
+        if verdict is None:
+            verdict = self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
+        if verdict is None or verdict:
+            return
+        severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
+        if constraint.best_practice:
+            severity = Severity.WARNING
+        walker.report.add(
+            severity,
+            "invariant",
+            "invariant.failed",
+            f"Constraint failed: {constraint.key}: '{constraint.human}'",
+            loc,
+            profile=plan.canonical,
+            element_id=rule.id,
+            constraint=constraint.key,
+            dedupe=("invariant", constraint.key),
+        )
+
+    def _evaluate(
+        self,
+        walker: Walker,
+        constraint: Constraint,
+        expression: str,
+        focus: Any,
+        focus_type: str,
+        loc: Loc,
+        frame: Frame,
+    ) -> bool | None:
+        if self.fhirpath is None:
+            return None
+        reason = self._broken.get(expression)
+        if reason is None:
+            try:
+                walker.engine.evaluating_in(frame)
+                compiled = self.fhirpath.compile(expression)
+                return bool(
+                    compiled.is_satisfied(
+                        focus, resource=frame.resource, root_resource=frame.root, focus_type=focus_type
+                    )
+                )
+            except Exception as exc:  # an engine gap must never crash validation
+                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                if "compile" in reason.lower() or "not supported" in reason.lower():
+                    self._broken[expression] = reason
+        walker.report.info(
+            "informational",
+            "invariant.not-checked",
+            f"Constraint {constraint.key} was not checked: {reason}",
+            loc,
+            constraint=constraint.key,
+            dedupe=("not-checked", constraint.key),
+        )
+        return None
+
+
+def native_verdict(key: str, focus: Any) -> bool | None:
+    """The two invariants on every element, evaluated without FHIRPath (same results, far cheaper)."""
+    if key == "ele-1" and isinstance(focus, Mapping):
+        return any(name != "id" for name in focus)
+    if key == "ext-1" and isinstance(focus, Mapping):
+        has_value = any(name.startswith("value") for name in focus)
+        return bool(focus.get("extension")) != has_value
+    return None

@@ -1,0 +1,249 @@
+"""Primitive values: JSON type, lexical form by the FHIR datatype rules, ranges and lengths.
+
+The lexical regexes come from the primitive types' own StructureDefinitions
+(the regex extension on `<type>.value`); what a regex cannot say (real calendar
+dates, 32-bit ranges, base64 padding) is checked here.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import calendar
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import regex
+
+NUMBER_TYPES = frozenset({"integer", "positiveInt", "unsignedInt", "decimal", "integer64"})
+INT32 = (-(2**31), 2**31 - 1)
+MAX_STRING_BYTES = 1024 * 1024
+REGEX_TIMEOUT_SECONDS = 0.25
+
+_DATE = re.compile(r"(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+_DATETIME = re.compile(
+    r"(\d{4})(?:-(\d{2})(?:-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?)?)?"
+)
+_TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?")
+_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+_OID = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
+_UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_BASE64_CHARS = re.compile(r"[A-Za-z0-9+/=\s]*")
+
+
+@dataclass(frozen=True)
+class Problem:
+    message_id: str
+    message: str
+    code: str = "invalid"
+    warning: bool = False
+
+
+def json_type_problem(type_code: str, value: Any) -> Problem | None:
+    """FHIR JSON puts booleans as true/false, numbers as numbers, everything else as strings."""
+    if type_code == "boolean":
+        ok = isinstance(value, bool)
+        expected = "a boolean"
+    elif type_code in NUMBER_TYPES and type_code != "integer64":
+        ok = isinstance(value, int | Decimal | float) and not isinstance(value, bool)
+        expected = "a number"
+    else:
+        ok = isinstance(value, str)
+        expected = "a string"
+    if ok:
+        return None
+    return Problem(
+        "type.json-type",
+        f"Error parsing JSON: the primitive value must be {expected}, not {_describe(value)} (type {type_code})",
+        code="structure",
+    )
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float | Decimal):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return "null"
+
+
+def _valid_date_parts(year: str, month: str | None, day: str | None) -> bool:
+    if month is None:
+        return True
+    m = int(month)
+    if not 1 <= m <= 12:
+        return False
+    if day is None:
+        return True
+    return 1 <= int(day) <= calendar.monthrange(int(year), m)[1]
+
+
+def _check_date(value: str) -> Problem | None:
+    match = _DATE.fullmatch(value)
+    if not match or not _valid_date_parts(*match.groups()):
+        return Problem("type.date", f"Not a valid date ({value!r})")
+    return None
+
+
+def _valid_clock(hour: str | None, minute: str | None, second: str | None) -> bool:
+    if hour is None:
+        return True
+    return int(hour) <= 23 and int(minute or 0) <= 59 and int(second or 0) <= 60
+
+
+def _check_datetime(value: str, *, instant: bool = False) -> Problem | None:
+    kind = "instant" if instant else "date/time"
+    match = _DATETIME.fullmatch(value)
+    if not match:
+        return Problem("type.datetime", f"Not a valid {kind} ({value!r})")
+    year, month, day, hour, minute, second, zone = match.groups()
+    if not _valid_date_parts(year, month, day) or not _valid_clock(hour, minute, second):
+        return Problem("type.datetime", f"Not a valid {kind} ({value!r})")
+    if hour is not None and zone is None:
+        return Problem("type.datetime.timezone", "If a date has a time, it must have a timezone")
+    if instant and (second is None or zone is None):
+        return Problem("type.instant", f"Not a valid instant ({value!r}): seconds and a timezone are required")
+    return None
+
+
+def _check_time(value: str) -> Problem | None:
+    match = _TIME.fullmatch(value)
+    if not match or not _valid_clock(*match.groups()):
+        return Problem("type.time", f"Not a valid time ({value!r})")
+    return None
+
+
+def _check_integer(value: Any, type_code: str) -> Problem | None:
+    if not isinstance(value, int):
+        return Problem("type.integer", f"The value '{value}' is not a valid integer")
+    low = 1 if type_code == "positiveInt" else 0 if type_code == "unsignedInt" else INT32[0]
+    if type_code == "integer64":
+        return None
+    if not low <= value <= INT32[1]:
+        return Problem("type.integer.range", f"The value '{value}' is outside the range of {type_code}")
+    return None
+
+
+def _check_decimal(value: Any) -> Problem | None:
+    if isinstance(value, Decimal) and not value.is_finite():
+        return Problem("type.decimal", f"The value '{value}' is not a valid decimal")
+    return None
+
+
+def _check_base64(value: str) -> Problem | None:
+    if not _BASE64_CHARS.fullmatch(value):
+        return Problem("type.base64", "The value is not a valid Base64 value")
+    compact = re.sub(r"\s+", "", value)
+    try:
+        base64.b64decode(compact, validate=True)
+    except (binascii.Error, ValueError):
+        return Problem("type.base64", "The value is not a valid Base64 value")
+    return None
+
+
+def _check_id(value: str) -> Problem | None:
+    if _ID.fullmatch(value):
+        return None
+    if len(value) > 64:
+        return Problem("type.id.length", f"Invalid id: too long ({len(value)} chars)")
+    return Problem("type.id", f"Invalid id: invalid characters ({value!r})")
+
+
+def _check_code(value: str) -> Problem | None:
+    if value != value.strip() or "  " in value:
+        return Problem("type.code", f"The code '{value}' is not valid (whitespace)")
+    return None
+
+
+def _check_uri(value: str) -> Problem | None:
+    if any(ch.isspace() for ch in value):
+        return Problem("type.uri", f"URI values cannot have whitespace ('{value}')")
+    if value.startswith("urn:oid:") and not _OID.fullmatch(value):
+        return Problem("type.oid", f"The OID '{value}' is not valid")
+    if value.startswith("urn:uuid:") and not _UUID.fullmatch(value):
+        return Problem("type.uuid", f"The UUID '{value}' is not valid")
+    return None
+
+
+def _check_string(value: str) -> Problem | None:
+    if len(value) * 4 > MAX_STRING_BYTES and len(value.encode("utf-8")) > MAX_STRING_BYTES:
+        return Problem("type.string.too-long", "value is longer than permitted maximum length of 1 MB")
+    return None
+
+
+_STRING_CHECKS: dict[str, Callable[[str], Problem | None]] = {
+    "date": _check_date,
+    "dateTime": _check_datetime,
+    "instant": lambda v: _check_datetime(v, instant=True),
+    "time": _check_time,
+    "base64Binary": _check_base64,
+    "id": _check_id,
+    "code": _check_code,
+    "uri": _check_uri,
+    "url": _check_uri,
+    "canonical": _check_uri,
+    "oid": _check_uri,
+    "uuid": _check_uri,
+    "string": _check_string,
+    "markdown": _check_string,
+}
+
+
+def lexical_problem(type_code: str, value: Any) -> Problem | None:
+    """Type-specific lexical rules, after the JSON type is known to be right."""
+    if isinstance(value, str):
+        if value == "":
+            return Problem("type.empty-string", "@value cannot be empty", code="structure")
+        check = _STRING_CHECKS.get(type_code)
+        return check(value) if check else None
+    if type_code in {"integer", "positiveInt", "unsignedInt", "integer64"}:
+        return _check_integer(value, type_code)
+    if type_code == "decimal":
+        return _check_decimal(value)
+    return None
+
+
+_compiled: dict[str, Any] = {}
+
+
+def regex_problem(pattern: str, value: Any, type_code: str) -> Problem | None:
+    """Check a value against a profile's or a type's regex, with a time limit (profiles can be hostile)."""
+    text = _regex_text(value)
+    compiled = _compiled.get(pattern)
+    if compiled is None:
+        try:
+            compiled = regex.compile(pattern)
+        except regex.error:
+            return Problem("type.regex.invalid", f"The regex {pattern!r} in the definition is not valid", warning=True)
+        _compiled[pattern] = compiled
+    try:
+        matched = compiled.fullmatch(text, timeout=REGEX_TIMEOUT_SECONDS)
+    except TimeoutError:
+        return Problem(
+            "type.regex.too-costly",
+            f"The regex {pattern!r} could not be evaluated in time on this value; not checked",
+            code="too-costly",
+            warning=True,
+        )
+    if matched is None:
+        return Problem("type.regex", f"The value '{_clip(text)}' does not match the regex for {type_code}")
+    return None
+
+
+def _regex_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _clip(text: str, limit: int = 120) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,103 @@
+"""References: format, target types, contained and Bundle-internal resolution.
+
+References that cannot be resolved offline are not errors: only what the
+payload itself should contain (contained resources, document and message
+Bundle entries) must be found.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from conformance.definitions.plan import ElementRule, Plan, TypeRef
+
+if TYPE_CHECKING:
+    from conformance.validation.report import Loc
+    from conformance.validation.walker import Frame, Walker
+
+_RELATIVE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^\s]*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
+SELF_CONTAINED_BUNDLES = frozenset({"document", "message"})
+
+
+def reference_type(reference: str) -> str | None:
+    """The resource type a literal reference names (`Patient/1`, `http://x/fhir/Patient/1`), if any."""
+    match = _RELATIVE.fullmatch(reference)
+    return match.group(1) if match else None
+
+
+def _target_types(walker: Walker, type_ref: TypeRef) -> set[str]:
+    types: set[str] = set()
+    for url in type_ref.target_profiles:
+        plan = walker.definitions.plan(url)
+        if plan is not None:
+            types.add(plan.type)
+        else:
+            types.add(url.rsplit("/", 1)[-1])
+    return types
+
+
+class ReferenceChecks:
+    def check(
+        self,
+        walker: Walker,
+        value: Mapping[str, Any],
+        rule: ElementRule,
+        type_ref: TypeRef,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+    ) -> None:
+        reference = value.get("reference")
+        if not isinstance(reference, str):
+            return
+        allowed = _target_types(walker, type_ref) - {"Resource"}
+        target = walker.engine.resolve_reference(value, frame)
+        if reference.startswith("#"):
+            self._contained(walker, reference, target, loc)
+        elif target is None:
+            self._unresolved_in_bundle(walker, reference, loc, frame)
+        found_type = target.get("resourceType") if isinstance(target, Mapping) else reference_type(reference)
+        declared = value.get("type")
+        if isinstance(declared, str) and isinstance(found_type, str) and declared != found_type:
+            walker.report.error(
+                "structure",
+                "reference.type-mismatch",
+                f"The reference type '{declared}' does not match the referenced resource type '{found_type}'",
+                loc,
+            )
+        if allowed and isinstance(found_type, str) and found_type not in allowed:
+            walker.report.error(
+                "structure",
+                "reference.target-type",
+                f"Invalid Resource target type. Found {found_type}, but expected one of ({', '.join(sorted(allowed))})",
+                loc.child("reference"),
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
+
+    @staticmethod
+    def _contained(walker: Walker, reference: str, target: Any, loc: Loc) -> None:
+        if reference == "#" or target is not None:
+            return
+        walker.report.error(
+            "structure",
+            "reference.contained-not-found",
+            f"Bundled or contained reference not found within the bundle/resource {reference}",
+            loc.child("reference"),
+        )
+
+    @staticmethod
+    def _unresolved_in_bundle(walker: Walker, reference: str, loc: Loc, frame: Frame) -> None:
+        bundle_type = walker.engine.bundle_type(frame)
+        if bundle_type not in SELF_CONTAINED_BUNDLES:
+            return
+        if not (reference.startswith("urn:uuid:") or reference_type(reference) and "://" not in reference):
+            return
+        walker.report.error(
+            "not-found",
+            "reference.bundle-not-found",
+            f"Can't find '{reference}' in the bundle ({loc.text})",
+            loc.child("reference"),
+        )

@@ -1,0 +1,463 @@
+"""The walk: one payload against compiled Plans, element by element.
+
+The walker owns traversal only. What each rule means lives in the family
+modules (primitives, fixedpattern, slicing, extensions, invariants,
+references, bundles, bindings); the walker calls them at the right node.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from conformance.definitions.plan import ElementRule, Plan, TypeRef
+from conformance.validation import datatypes, fixedpattern, primitives
+from conformance.validation.report import Loc, Reporter
+
+if TYPE_CHECKING:
+    from conformance.validation.engine import Engine
+
+RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
+RESOURCE_ID = TypeRef("id")
+
+
+@dataclass(frozen=True)
+class Item:
+    """One occurrence of an element: its value, its `_name` sibling for primitives, where it is."""
+
+    value: Any
+    extra: Any
+    loc: Loc
+    json_name: str
+    type_ref: TypeRef | None
+
+
+@dataclass(frozen=True)
+class Frame:
+    """What the walk knows about the resource it is inside."""
+
+    resource: Mapping[str, Any]
+    root: Mapping[str, Any]
+    resource_loc: Loc
+    scope: Any
+
+
+class Walker:
+    def __init__(self, engine: Engine, reporter: Reporter) -> None:
+        self.engine = engine
+        self.definitions = engine.definitions
+        self.report = reporter
+
+    # ------------------------------------------------------------------ resources
+
+    def resource(
+        self, resource: Any, loc: Loc, *, explicit_profiles: Sequence[str] = (), frame: Frame | None = None
+    ) -> None:
+        if not isinstance(resource, dict):
+            self.report.error("structure", "resource.not-object", "A resource must be a JSON object", loc)
+            return
+        resource_type = resource.get("resourceType")
+        if not isinstance(resource_type, str):
+            self.report.error(
+                "structure", "resource.type-missing", "Unable to find resourceType property", loc
+            )
+            return
+        base = self.definitions.type_plan(resource_type)
+        if base is None or base.kind != "resource":
+            self.report.error(
+                "structure", "resource.type-unknown", f"Unknown resource type '{resource_type}'", loc
+            )
+            return
+        loc.rule_path = loc.type_code = resource_type
+        inner = Frame(
+            resource=resource,
+            root=frame.root if frame else resource,
+            resource_loc=loc,
+            scope=self.engine.scope_for(resource, loc, frame),
+        )
+        plans = self._profiles_for(resource, base, loc, explicit_profiles)
+        for plan in plans:
+            self.element_object(resource, plan.root, None, loc, plan, inner)
+            self.engine.invariants.check(self, plan.root, None, resource, loc, plan, inner)
+        self.engine.resource_rules(self, resource, loc, inner)
+
+    def _profiles_for(self, resource: Mapping[str, Any], base: Plan, loc: Loc, explicit: Sequence[str]) -> list[Plan]:
+        plans: list[Plan] = []
+        for url, declared in self._profile_urls(resource, explicit):
+            plan = self.definitions.plan(url)
+            if plan is None:
+                self._unresolved_profile(url, declared, loc)
+            elif plan.type != base.type:
+                self.report.error(
+                    "invalid",
+                    "profile.wrong-type",
+                    f"The profile {url} is for {plan.type}, not {base.type}",
+                    loc,
+                    profile=url,
+                )
+            elif plan not in plans:
+                plans.append(plan)
+        return plans or [base]
+
+    @staticmethod
+    def _profile_urls(resource: Mapping[str, Any], explicit: Sequence[str]) -> Iterator[tuple[str, bool]]:
+        for url in explicit:
+            yield url, False
+        meta = resource.get("meta")
+        declared = meta.get("profile") if isinstance(meta, dict) else None
+        if isinstance(declared, list):
+            for url in declared:
+                if isinstance(url, str) and url not in explicit:
+                    yield url, True
+
+    def _unresolved_profile(self, url: str, declared: bool, loc: Loc) -> None:
+        if declared:
+            self.report.warning(
+                "not-found",
+                "profile.unknown",
+                f"Profile reference '{url}' has not been checked because it could not be found",
+                loc.child("meta").child("profile"),
+            )
+        else:
+            self.report.error("not-found", "profile.unknown", f"Unknown profile {url}", loc)
+
+    # ------------------------------------------------------------------ complex elements
+
+    def children_of(self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan) -> tuple[list[ElementRule], Plan]:
+        """The child rules of an element: from the profile when it unfolds them, else from the type."""
+        if rule.children:
+            return rule.children, plan
+        if rule.content_reference:
+            target = plan.element(rule.content_reference.split("#", 1)[-1])
+            if target is not None:
+                return target.children, plan
+        type_plan = self.type_plan(type_ref)
+        if type_plan is None:
+            return [], plan
+        return type_plan.root.children, type_plan
+
+    def type_plan(self, type_ref: TypeRef | None) -> Plan | None:
+        if type_ref is None:
+            return None
+        for profile in type_ref.profiles:
+            plan = self.definitions.plan(profile)
+            if plan is not None and type_ref.code != "Extension":
+                return plan
+        return self.definitions.type_plan(type_ref.code)
+
+    def element_object(
+        self,
+        obj: Mapping[str, Any],
+        rule: ElementRule,
+        type_ref: TypeRef | None,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+        *,
+        children: list[ElementRule] | None = None,
+    ) -> None:
+        if children is None:
+            children, plan = self.children_of(rule, type_ref, plan)
+        known: set[str] = set()
+        for child in children:
+            self.child(obj, child, loc, plan, frame, known)
+        self._unknown_properties(obj, known, loc, is_resource=rule is plan.root and plan.kind == "resource")
+
+    def _unknown_properties(self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool) -> None:
+        for key in obj:
+            if key in known or (is_resource and key == "resourceType"):
+                continue
+            if key.startswith("_") and key[1:] in known:
+                continue
+            self.report.error(
+                "structure",
+                "structure.unknown-property",
+                f"Unrecognized property '{key}'",
+                loc.child(key),
+            )
+
+    # ------------------------------------------------------------------ one child element
+
+    def child(
+        self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, frame: Frame, known: set[str]
+    ) -> None:
+        items: list[Item] = []
+        present_names: list[str] = []
+        for json_name, type_ref in rule.json_names():
+            known.add(json_name)
+            if json_name in obj or "_" + json_name in obj:
+                present_names.append(json_name)
+                items.extend(self._items(obj, json_name, rule, type_ref, loc))
+        if len(present_names) > 1:
+            self.report.error(
+                "structure",
+                "type.choice.multiple",
+                f"Only one of {', '.join(present_names)} may be present ({rule.path})",
+                loc.child(present_names[1]),
+            )
+        self.cardinality(rule, items, loc, plan)
+        for item in items:
+            self.value(item, rule, plan, frame)
+        if rule.slicing is not None or rule.slices:
+            self.engine.slicing.check(self, rule, items, loc, plan, frame)
+
+    def _items(
+        self, obj: Mapping[str, Any], name: str, rule: ElementRule, type_ref: TypeRef | None, loc: Loc
+    ) -> list[Item]:
+        value = obj.get(name)
+        extra = obj.get("_" + name)
+        base_loc = loc.child(rule.base_name if rule.is_choice else name, json_key=name)
+        base_loc.rule_path = rule.path
+        if isinstance(value, list) or isinstance(extra, list):
+            if not rule.repeats:
+                self.report.error(
+                    "structure",
+                    "structure.array-not-allowed",
+                    f"The property {name} must be a single value, not an array",
+                    base_loc,
+                )
+            return self._array_items(name, value, extra, base_loc, type_ref)
+        if rule.repeats:
+            self.report.error(
+                "structure",
+                "structure.array-expected",
+                f"The property {name} must be a JSON Array, not a single value",
+                base_loc,
+            )
+        return [Item(value, extra, base_loc, name, type_ref)]
+
+    def _array_items(
+        self, name: str, value: Any, extra: Any, loc: Loc, type_ref: TypeRef | None
+    ) -> list[Item]:
+        values = value if isinstance(value, list) else ([] if value is None else [value])
+        extras = extra if isinstance(extra, list) else ([] if extra is None else [extra])
+        if (value is not None and not values) or (extra is not None and not extras):
+            self.report.error(
+                "structure",
+                "structure.empty-array",
+                "Array cannot be empty - the property should not be present if it has no values",
+                loc,
+            )
+        count = max(len(values), len(extras))
+        return [
+            Item(
+                values[i] if i < len(values) else None,
+                extras[i] if i < len(extras) else None,
+                loc.at(i),
+                name,
+                type_ref,
+            )
+            for i in range(count)
+        ]
+
+    def cardinality(self, rule: ElementRule, items: Sequence[Item], loc: Loc, plan: Plan) -> None:
+        count = len(items)
+        if count < rule.min:
+            self.report.error(
+                "required",
+                "cardinality.min",
+                f"{rule.id}: minimum required = {rule.min}, but only found {count} (from {plan.canonical})",
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+                dedupe=("min", rule.path, rule.slice_name, rule.min, count),
+            )
+        if rule.max is not None and count > rule.max:
+            self.report.error(
+                "structure",
+                "cardinality.max",
+                f"{rule.id}: max allowed = {rule.max}, but found {count} (from {plan.canonical})",
+                items[rule.max].loc if rule.max < count else loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+                dedupe=("max", rule.path, rule.slice_name, rule.max, count),
+            )
+
+    # ------------------------------------------------------------------ one value
+
+    def value(self, item: Item, rule: ElementRule, plan: Plan, frame: Frame) -> None:
+        type_ref = item.type_ref or self._infer_type(rule, item.value)
+        if type_ref is None:
+            return
+        if rule.raw.get("base", {}).get("path") == "Resource.id":
+            type_ref = RESOURCE_ID
+        item.loc.type_code = type_ref.code
+        if type_ref.is_primitive:
+            self.primitive(item, rule, type_ref, plan, frame)
+        else:
+            self.complex(item, rule, type_ref, plan, frame)
+
+    @staticmethod
+    def _infer_type(rule: ElementRule, value: Any) -> TypeRef | None:
+        if not rule.types:
+            return TypeRef("BackboneElement") if rule.children else None
+        if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
+            for type_ref in rule.types:
+                if type_ref.code == value["resourceType"]:
+                    return type_ref
+        return rule.types[0]
+
+    def primitive(self, item: Item, rule: ElementRule, type_ref: TypeRef, plan: Plan, frame: Frame) -> None:
+        value, extra, loc = item.value, item.extra, item.loc
+        if value is None and extra is None:
+            self.report.error(
+                "structure",
+                "structure.null",
+                f"The JSON array for '{item.json_name}' is invalid at index {loc.index}: it must have a value or "
+                "extensions there"
+                if loc.index is not None
+                else "Primitive types must have a value or must have child extensions",
+                loc,
+            )
+            return
+        if type_ref is RESOURCE_ID and extra is not None:
+            self.report.error(
+                "structure",
+                "structure.resource-id-extension",
+                "Extensions are not allowed on Resource.id",
+                loc,
+            )
+        if value is not None:
+            self.primitive_value(value, rule, type_ref, loc, plan, frame)
+        if extra is not None:
+            self._primitive_extras(extra, rule, type_ref, loc, plan, frame)
+
+    def primitive_value(
+        self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
+    ) -> None:
+        if isinstance(value, dict | list):
+            self.report.error(
+                "structure",
+                "type.json-type",
+                f"The property {loc.name} must be a primitive value ({type_ref.code}), not "
+                f"{'an object' if isinstance(value, dict) else 'an array'}",
+                loc,
+            )
+            return
+        problem = primitives.json_type_problem(type_ref.code, value) or primitives.lexical_problem(
+            type_ref.code, value
+        )
+        if problem is None:
+            problem = self._regex_problem(rule, type_ref, value)
+        if problem is not None:
+            self._report_problem(problem, loc)
+            return
+        self._length_and_range(value, rule, type_ref, loc, plan)
+        self.fixed_and_pattern(value, rule, loc, plan)
+        self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
+
+    def _regex_problem(self, rule: ElementRule, type_ref: TypeRef, value: Any) -> primitives.Problem | None:
+        patterns = [rule.regex] if rule.regex else []
+        type_plan = self.definitions.type_plan(type_ref.code)
+        value_rule = type_plan.root.child("value") if type_plan else None
+        if value_rule is not None and value_rule.regex:
+            patterns.append(value_rule.regex)
+        for pattern in patterns:
+            problem = primitives.regex_problem(pattern, value, type_ref.code)
+            if problem is not None:
+                return problem
+        return None
+
+    def _report_problem(self, problem: primitives.Problem, loc: Loc) -> None:
+        if problem.warning:
+            self.report.warning(problem.code, problem.message_id, problem.message, loc)
+        else:
+            self.report.error(problem.code, problem.message_id, problem.message, loc)
+
+    def _length_and_range(self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan) -> None:
+        if rule.max_length is not None and isinstance(value, str) and len(value) > rule.max_length:
+            self.report.error(
+                "value",
+                "type.max-length",
+                f"value is longer than permitted maximum length of {rule.max_length}",
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
+        self.engine.ranges.check(self, value, rule, type_ref, loc, plan)
+
+    def _primitive_extras(
+        self, extra: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
+    ) -> None:
+        extra_loc = Loc(loc.parent, loc.name, loc.index, "_" + loc.json_key)
+        extra_loc.rule_path, extra_loc.type_code = loc.rule_path, loc.type_code
+        if not isinstance(extra, dict):
+            self.report.error(
+                "structure", "type.json-type", f"The property _{loc.json_key} must be an object", extra_loc
+            )
+            return
+        if not extra:
+            self.report.error("structure", "structure.empty-object", "Object must have some content", extra_loc)
+            return
+        type_plan = self.definitions.type_plan(type_ref.code)
+        if type_plan is None:
+            return
+        children = [child for child in type_plan.root.children if child.name != "value"]
+        if rule.children:
+            children = [child for child in rule.children if child.name != "value"]
+        self.element_object(extra, rule, type_ref, extra_loc, plan, frame, children=children)
+
+    def complex(self, item: Item, rule: ElementRule, type_ref: TypeRef, plan: Plan, frame: Frame) -> None:
+        value, loc = item.value, item.loc
+        if not isinstance(value, dict):
+            self.report.error(
+                "structure",
+                "type.json-type",
+                f"The property {item.json_name} must be a JSON object, not {primitives._describe(value)}",
+                loc,
+            )
+            return
+        if item.extra is not None:
+            self.report.error(
+                "structure",
+                "structure.unknown-property",
+                f"Unrecognized property '_{item.json_name}'",
+                Loc(loc.parent, loc.name, loc.index, "_" + item.json_name),
+            )
+        if type_ref.code in RESOURCE_TYPE_CODES or self._is_resource_type(type_ref.code):
+            self.resource(value, loc, explicit_profiles=type_ref.profiles, frame=frame)
+            return
+        if not value:
+            self.report.error("structure", "structure.empty-object", "Object must have some content", loc)
+            return
+        if type_ref.code == "Extension":
+            self.engine.extensions.check(self, value, rule, loc, plan, frame)
+            return
+        self.element_object(value, rule, type_ref, loc, plan, frame)
+        self.fixed_and_pattern(value, rule, loc, plan)
+        self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
+        if type_ref.code == "Reference":
+            self.engine.references.check(self, value, rule, type_ref, loc, plan, frame)
+        elif type_ref.code == "Attachment":
+            datatypes.check_attachment(self, value, loc)
+        self.engine.invariants.check(self, rule, type_ref, value, loc, plan, frame)
+
+    def _is_resource_type(self, code: str) -> bool:
+        if not code[:1].isupper():
+            return False
+        plan = self.definitions.type_plan(code)
+        return plan is not None and plan.kind == "resource"
+
+    # ------------------------------------------------------------------ fixed and pattern
+
+    def fixed_and_pattern(self, value: Any, rule: ElementRule, loc: Loc, plan: Plan) -> None:
+        if rule.fixed is not None and not fixedpattern.matches_fixed(rule.fixed[1], value):
+            self.report.error(
+                "value",
+                "fixed.mismatch",
+                f"Value is {fixedpattern.show(value)} but must be {fixedpattern.show(rule.fixed[1])}",
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
+        if rule.pattern is not None and not fixedpattern.matches_pattern(rule.pattern[1], value):
+            self.report.error(
+                "value",
+                "pattern.mismatch",
+                f"The value {fixedpattern.show(value)} does not match the pattern "
+                f"{fixedpattern.show(rule.pattern[1])} (from {plan.canonical})",
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
