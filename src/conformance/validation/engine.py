@@ -9,6 +9,7 @@ the Bundle it sits in).
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,10 +22,12 @@ from conformance.validation.bundles import BundleChecks
 from conformance.validation.extensions import ExtensionChecks
 from conformance.validation.invariants import InvariantChecks
 from conformance.validation.ranges import RangeChecks
-from conformance.validation.references import ReferenceChecks
+from conformance.validation.references import ReferenceChecks, reference_type
 from conformance.validation.report import Loc, Reporter
 from conformance.validation.slicing import SlicingChecks
 from conformance.validation.walker import Frame, Walker
+
+_RESTFUL_BASE = re.compile(r"(https?://.+/)[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 Source = bytes | str | os.PathLike[str] | Mapping[str, Any]
 
@@ -66,6 +69,15 @@ def _bundle_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
     return index
 
 
+def _global_profiles(context: Any) -> dict[str, tuple[str, ...]]:
+    found: dict[str, list[str]] = {}
+    for guide in context.resources("ImplementationGuide"):
+        for entry in guide.get("global", ()) or ():
+            if isinstance(entry, Mapping) and isinstance(entry.get("type"), str) and isinstance(entry.get("profile"), str):
+                found.setdefault(entry["type"], []).append(entry["profile"])
+    return {key: tuple(value) for key, value in found.items()}
+
+
 def _load_fhirpath(version: FhirVersion, engine: Engine) -> Any:
     try:
         from conformance import fhirpath
@@ -101,8 +113,15 @@ class Engine:
         self.ranges = RangeChecks()
         self.bundles = BundleChecks()
         self._current: Frame | None = None
+        self._globals: dict[str, tuple[str, ...]] | None = None
 
     # ---- what the walk asks about the payload
+
+    def global_profiles(self, resource_type: str) -> tuple[str, ...]:
+        """Profiles that loaded ImplementationGuides declare for every resource of a type."""
+        if self._globals is None:
+            self._globals = _global_profiles(self.context)
+        return self._globals.get(resource_type, ())
 
     def scope_for(self, resource: Mapping[str, Any], loc: Loc, frame: Frame | None) -> Scope:
         parent: Scope | None = frame.scope if frame is not None else None
@@ -151,6 +170,19 @@ class Engine:
     def evaluating_in(self, frame: Frame) -> None:
         """FHIRPath's resolve() needs the resource being walked; it is set before each evaluation."""
         self._current = frame
+
+    def looks_local(self, reference: str, frame: Frame) -> bool:
+        """A relative reference whose server base is the base of this Bundle's own entries."""
+        if reference_type(reference) is None or "://" in reference:
+            return False
+        scope: Scope | None = frame.scope
+        while scope is not None:
+            for full_url in scope.bundle_entries:
+                match = _RESTFUL_BASE.fullmatch(full_url)
+                if match is not None:
+                    return True
+            scope = scope.parent
+        return False
 
     def resolve_for_fhirpath(self, literal: str, _scope: Any = None) -> Mapping[str, Any] | None:
         if self._current is None:

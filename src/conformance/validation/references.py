@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from conformance.validation.walker import Frame, Walker
 
 _RELATIVE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^\s]*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
+CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 SELF_CONTAINED_BUNDLES = frozenset({"document", "message"})
 
 
@@ -27,15 +28,22 @@ def reference_type(reference: str) -> str | None:
     return match.group(1) if match else None
 
 
-def _target_types(walker: Walker, type_ref: TypeRef) -> set[str]:
+def _target_types(walker: Walker, type_ref: TypeRef) -> tuple[set[str], list[str]]:
+    """The resource types the target profiles allow, and the target profiles that cannot be found."""
     types: set[str] = set()
+    unknown: list[str] = []
     for url in type_ref.target_profiles:
         plan = walker.definitions.plan(url)
         if plan is not None:
             types.add(plan.type)
         else:
-            types.add(url.rsplit("/", 1)[-1])
-    return types
+            unknown.append(url)
+    return types, unknown
+
+
+def _needs_target(type_ref: TypeRef) -> bool:
+    """A target profile beyond a base resource type can only be checked on the resolved target."""
+    return any(not url.startswith(CORE_PREFIX) for url in type_ref.target_profiles)
 
 
 class ReferenceChecks:
@@ -52,12 +60,12 @@ class ReferenceChecks:
         reference = value.get("reference")
         if not isinstance(reference, str):
             return
-        allowed = _target_types(walker, type_ref) - {"Resource"}
+        allowed, unknown_profiles = _target_types(walker, type_ref)
         target = walker.engine.resolve_reference(value, frame)
         if reference.startswith("#"):
             self._contained(walker, reference, target, loc)
         elif target is None:
-            self._unresolved_in_bundle(walker, reference, loc, frame)
+            self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
         found_type = target.get("resourceType") if isinstance(target, Mapping) else reference_type(reference)
         declared = value.get("type")
         if isinstance(declared, str) and isinstance(found_type, str) and declared != found_type:
@@ -67,7 +75,17 @@ class ReferenceChecks:
                 f"The reference type '{declared}' does not match the referenced resource type '{found_type}'",
                 loc,
             )
-        if allowed and isinstance(found_type, str) and found_type not in allowed:
+        if target is not None:
+            for url in unknown_profiles:
+                walker.report.error(
+                    "not-found",
+                    "reference.target-profile-unknown",
+                    f"Unable to resolve the profile reference '{url}'",
+                    loc.child("reference"),
+                )
+        if "Resource" in allowed or not isinstance(found_type, str):
+            return
+        if (allowed or (unknown_profiles and target is not None)) and found_type not in allowed:
             walker.report.error(
                 "structure",
                 "reference.target-type",
@@ -89,9 +107,20 @@ class ReferenceChecks:
         )
 
     @staticmethod
-    def _unresolved_in_bundle(walker: Walker, reference: str, loc: Loc, frame: Frame) -> None:
+    def _unresolved_in_bundle(
+        walker: Walker, reference: str, loc: Loc, frame: Frame, *, needs_target: bool
+    ) -> None:
         bundle_type = walker.engine.bundle_type(frame)
+        if bundle_type is None:
+            return
         if bundle_type not in SELF_CONTAINED_BUNDLES:
+            if needs_target and walker.engine.looks_local(reference, frame):
+                walker.report.error(
+                    "not-found",
+                    "reference.bundle-local-not-found",
+                    f"Bundled or contained reference not found within the bundle/resource {reference}",
+                    loc.child("reference"),
+                )
             return
         if not (reference.startswith("urn:uuid:") or reference_type(reference) and "://" not in reference):
             return

@@ -83,8 +83,10 @@ class Walker:
         self.engine.resource_rules(self, resource, loc, inner)
 
     def _profiles_for(self, resource: Mapping[str, Any], base: Plan, loc: Loc, explicit: Sequence[str]) -> list[Plan]:
-        plans: list[Plan] = []
-        for url, declared in self._profile_urls(resource, explicit):
+        """The base definition, then every profile that applies (as the HL7 validator, both are walked)."""
+        plans: list[Plan] = [base]
+        wanted = (*explicit, *self.engine.global_profiles(base.type))
+        for url, declared in self._profile_urls(resource, wanted):
             plan = self.definitions.plan(url)
             if plan is None:
                 self._unresolved_profile(url, declared, loc)
@@ -98,7 +100,7 @@ class Walker:
                 )
             elif plan not in plans:
                 plans.append(plan)
-        return plans or [base]
+        return plans
 
     @staticmethod
     def _profile_urls(resource: Mapping[str, Any], explicit: Sequence[str]) -> Iterator[tuple[str, bool]]:
@@ -162,7 +164,33 @@ class Walker:
         known: set[str] = set()
         for child in children:
             self.child(obj, child, loc, plan, frame, known)
+        for child in children:
+            if child.is_choice:
+                self._disallowed_choice_types(obj, child, loc, plan, known)
         self._unknown_properties(obj, known, loc, is_resource=rule is plan.root and plan.kind == "resource")
+
+    def _disallowed_choice_types(
+        self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, known: set[str]
+    ) -> None:
+        """`valueString` where the profile allows only `valueQuantity`: a type error, not an unknown property."""
+        base = rule.base_name
+        for key in obj:
+            if key in known or not key.startswith(base) or not key[len(base) : len(base) + 1].isupper():
+                continue
+            suffix = key[len(base) :]
+            type_code = suffix if self.definitions.type_plan(suffix) else suffix[:1].lower() + suffix[1:]
+            if self.definitions.type_plan(type_code) is None:
+                continue
+            known.add(key)
+            allowed = ", ".join(t.code for t in rule.types)
+            self.report.error(
+                "structure",
+                "type.choice.not-allowed",
+                f"The profile {plan.canonical} definition allows for the type {allowed} but found type {type_code}",
+                loc.child(base, json_key=key),
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
 
     def _unknown_properties(self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool) -> None:
         for key in obj:
@@ -261,7 +289,6 @@ class Walker:
                 loc,
                 profile=plan.canonical,
                 element_id=rule.id,
-                dedupe=("min", rule.path, rule.slice_name, rule.min, count),
             )
         if rule.max is not None and count > rule.max:
             self.report.error(
@@ -271,7 +298,6 @@ class Walker:
                 items[rule.max].loc if rule.max < count else loc,
                 profile=plan.canonical,
                 element_id=rule.id,
-                dedupe=("max", rule.path, rule.slice_name, rule.max, count),
             )
 
     # ------------------------------------------------------------------ one value
