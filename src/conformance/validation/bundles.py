@@ -83,6 +83,9 @@ class BundleChecks:
         resource_type, resource_id = resource.get("resourceType"), resource.get("id")
         if match.group(2) == resource_type and match.group(3) == resource_id:
             return
+        named_type = walker.definitions.type_plan(match.group(2))
+        if named_type is None or named_type.kind != "resource":
+            return  # the URL does not name a resource type, so it is not a RESTful identity
         if not isinstance(resource_id, str):
             return
         walker.report.error(

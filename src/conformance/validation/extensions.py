@@ -13,6 +13,11 @@ if TYPE_CHECKING:
 ANYWHERE = frozenset({"Element", "Resource", "DomainResource", "BackboneElement", "*"})
 
 
+def _is_example_url(url: str) -> bool:
+    host = url.split("://", 1)[-1].split("/", 1)[0].lower()
+    return host == "example.org" or host.endswith(".example.org")
+
+
 def _is_resource_loc(loc: Loc) -> bool:
     return loc.rule_path is not None and loc.rule_path == loc.type_code and "." not in loc.rule_path
 
@@ -57,6 +62,8 @@ class ExtensionChecks:
 
     @staticmethod
     def _unknown(walker: Walker, url: str, rule: ElementRule, loc: Loc) -> None:
+        if _is_example_url(url):
+            return  # example.org URLs are placeholders by convention: there is nothing to resolve
         is_modifier = rule.name == "modifierExtension"
         if is_modifier:
             walker.report.error(

@@ -83,8 +83,8 @@ class ReferenceChecks:
                     f"Unable to resolve the profile reference '{url}'",
                     loc.child("reference"),
                 )
-        if "Resource" in allowed or not isinstance(found_type, str):
-            return
+        if "Resource" in allowed or not isinstance(found_type, str) or target is None:
+            return  # only a resolved target's type is known for certain
         if (allowed or (unknown_profiles and target is not None)) and found_type not in allowed:
             walker.report.error(
                 "structure",

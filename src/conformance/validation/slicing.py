@@ -205,6 +205,8 @@ class SlicingChecks:
             return any(fixedpattern.matches_fixed(target.fixed[1], value) for value in values)
         if target.pattern is not None:
             return any(fixedpattern.matches_pattern(target.pattern[1], value) for value in values)
+        if not values:
+            raise _Unknown("no value at the discriminator path, and the slice fixes none")
         if target.binding is not None and target.binding.strength == "required" and target.binding.value_set:
             verdicts = [walker.engine.bindings.member_of(value, target.binding.value_set) for value in values]
             if any(v is True for v in verdicts):
@@ -220,6 +222,8 @@ class SlicingChecks:
         if target is None or not target.types:
             raise _Unknown("no typed element at the discriminator path")
         allowed = {t.code for t in target.types}
+        if steps and steps[-1] == "resolve()":
+            allowed = {_profile_type(walker, url) for t in target.types for url in t.target_profiles}
         for value in values:
             found = _type_of(value)
             if found is not None and found in allowed:
@@ -378,6 +382,11 @@ def _extension_url(slice_rule: ElementRule, steps: Sequence[str]) -> str | None:
     if url_rule is not None and url_rule.fixed is not None:
         return str(url_rule.fixed[1])
     return None
+
+
+def _profile_type(walker: Walker, url: str) -> str:
+    plan = walker.definitions.plan(url)
+    return plan.type if plan is not None else url.rsplit("/", 1)[-1]
 
 
 def _has_own_profile(slice_rule: ElementRule) -> bool:

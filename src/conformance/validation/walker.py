@@ -72,13 +72,13 @@ class Walker:
         loc.rule_path = loc.type_code = resource_type
         inner = Frame(
             resource=resource,
-            root=frame.root if frame else resource,
+            root=frame.root if frame is not None and loc.name == "contained" else resource,
             resource_loc=loc,
             scope=self.engine.scope_for(resource, loc, frame),
         )
         plans = self._profiles_for(resource, base, loc, explicit_profiles)
         for plan in plans:
-            self.element_object(resource, plan.root, None, loc, plan, inner)
+            self.element_object(resource, plan.root, None, loc, plan, inner, resource_root=True)
             self.engine.invariants.check(self, plan.root, None, resource, loc, plan, inner)
         self.engine.resource_rules(self, resource, loc, inner)
 
@@ -158,6 +158,7 @@ class Walker:
         frame: Frame,
         *,
         children: list[ElementRule] | None = None,
+        resource_root: bool = False,
     ) -> None:
         if children is None:
             children, plan = self.children_of(rule, type_ref, plan)
@@ -167,7 +168,7 @@ class Walker:
         for child in children:
             if child.is_choice:
                 self._disallowed_choice_types(obj, child, loc, plan, known)
-        self._unknown_properties(obj, known, loc, is_resource=rule is plan.root and plan.kind == "resource")
+        self._unknown_properties(obj, known, loc, is_resource=resource_root)
 
     def _disallowed_choice_types(
         self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, known: set[str]

@@ -1,0 +1,437 @@
+"""The Context: the resolved definitions for one FHIR version, and canonical resolution over them.
+
+Precedence (which definition `resolve(url)` returns when several share a url):
+1. extra resources, the one given last first (a later overlay overrides an
+   earlier one; `with_resources` adds a new top layer);
+2. packages in resolution order: explicitly given package files/folders, then
+   the `igs`, in the order given; their dependencies breadth first; the FHIR
+   core package; implicit packages (hl7.terminology.r4) last, so they only
+   fill gaps.
+`url|version` (or `version=`) picks that exact version, else the first
+version that starts with it followed by a dot (`|1.0` matches `1.0.2`).
+
+A Context is immutable. Resources are parsed on first use and shared: treat
+every returned dict as read-only.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from conformance.errors import InputError
+from conformance.fhirversion import FhirVersion
+from conformance.packages.index import IndexEntry
+from conformance.packages.package import Package
+from conformance.packages.resolve import Requirement, resolve
+from conformance.packages.store import PackageStore
+from conformance.packages.versions import LATEST, VersionSpec, parse_package_reference
+from conformance.settings import Settings
+
+CORE_SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
+IMPLICIT_PACKAGES: Mapping[FhirVersion, tuple[str, ...]] = {
+    FhirVersion.R4: ("hl7.terminology.r4",),
+    FhirVersion.STU3: (),
+}
+_SHOWN_DUPLICATES = 3
+
+ExtraResource = Path | Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ResourceOrigin:
+    """Where a resource comes from: a package (`name#version`) and file, or an extra resource."""
+
+    package: str | None
+    path: str
+
+    def __str__(self) -> str:
+        return f"{self.package}/{self.path}" if self.package else self.path
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    """One canonical (`url|version`) defined more than once; `origins` in precedence order, first wins."""
+
+    canonical: str
+    origins: tuple[ResourceOrigin, ...]
+
+
+@dataclass(frozen=True)
+class _Extras:
+    """Extra resources in precedence order, each under a unique name."""
+
+    entries: tuple[IndexEntry, ...] = ()
+    resources: Mapping[str, dict[str, Any]] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    def on_top_of(self, lower: _Extras) -> _Extras:
+        return _Extras(
+            entries=(*self.entries, *lower.entries),
+            resources={**lower.resources, **self.resources},
+            warnings=(*lower.warnings, *self.warnings),
+        )
+
+
+class Context:
+    """Resolved definitions for one FHIR version; build one with `Context.build`."""
+
+    def __init__(
+        self,
+        fhir_version: FhirVersion,
+        packages: Sequence[Package],
+        *,
+        warnings: Sequence[str] = (),
+        extras: _Extras | None = None,
+        settings: Settings | None = None,
+    ) -> None:
+        self._settings = settings
+        self._fhir_version = fhir_version
+        self._packages = tuple(packages)
+        self._extras = extras or _Extras()
+        self._by_package = {package.id: package for package in self._packages}
+        self._by_url, self._by_type = _index(self._extras.entries, self._packages)
+        self._duplicates = _find_duplicates(self._by_url)
+        self._warnings = tuple(dict.fromkeys((*warnings, *self._extras.warnings, *self._duplicate_summary())))
+        self._base_warnings = tuple(warnings)
+
+    @classmethod
+    def build(
+        cls,
+        settings: Settings,
+        fhir_version: FhirVersion,
+        igs: Sequence[str] = (),
+        *,
+        packages: Sequence[Path] = (),
+        extra_resources: Sequence[ExtraResource] = (),
+        implicit_packages: bool = True,
+    ) -> Context:
+        """Find, resolve and index the packages for `fhir_version` (see the module doc for precedence).
+
+        `igs` are `name#version` or `name` (the latest found); `packages` are .tgz
+        files or package folders; `implicit_packages` adds hl7.terminology.r4 to R4
+        contexts when it is available without network.
+        """
+        store = PackageStore(settings)
+        explicit = [store.load(path) for path in packages]
+        requested = [Requirement(*parse_package_reference(ig)) for ig in igs]
+        implicit = [
+            Requirement(name, VersionSpec(LATEST), implicit=True)
+            for name in (IMPLICIT_PACKAGES.get(fhir_version, ()) if implicit_packages else ())
+        ]
+        resolution = resolve(store, fhir_version, explicit=explicit, requested=requested, implicit=implicit)
+        packages_only = cls(
+            fhir_version, resolution.packages, warnings=resolution.warnings, settings=settings
+        )
+        if not extra_resources:
+            return packages_only
+        return packages_only.with_resources(extra_resources)
+
+    def with_resources(self, extra: Sequence[ExtraResource]) -> Context:
+        """A new Context with `extra` on top of everything this one holds."""
+        return Context(
+            self._fhir_version,
+            self._packages,
+            warnings=self._base_warnings,
+            extras=load_extras(extra, XmlReader(self)).on_top_of(self._extras),
+            settings=self._settings,
+        )
+
+    def with_packages_defining(self, urls: Sequence[str]) -> Context:
+        """A new Context that adds, from the package path and cache (never the network), the packages
+        of this FHIR version defining any of `urls` that this one cannot resolve, with their dependencies.
+
+        Added packages come after the existing ones in precedence. Returns this Context when nothing
+        is missing or nothing defines what is missing.
+        """
+        missing = {url.split("|", 1)[0] for url in urls if self.find_entry(url) is None}
+        if not missing or self._settings is None:
+            return self
+        store = PackageStore(self._settings.with_options(offline=True))
+        defining = [
+            package
+            for package in store.local_packages()
+            if package.id not in self._by_package
+            and package.fhir_release_for(self._fhir_version)
+            and any(entry.url in missing for entry in package.index)
+        ]
+        if not defining:
+            return self
+        resolution = resolve(store, self._fhir_version, explicit=defining)
+        added = [package for package in resolution.packages if package.id not in self._by_package]
+        return Context(
+            self._fhir_version,
+            (*self._packages, *added),
+            warnings=(*self._base_warnings, *resolution.warnings),
+            extras=self._extras,
+            settings=self._settings,
+        )
+
+    # --- what it holds ----------------------------------------------------------------------------
+
+    @property
+    def fhir_version(self) -> FhirVersion:
+        return self._fhir_version
+
+    @property
+    def packages(self) -> tuple[Package, ...]:
+        """The packages in resolution (precedence) order."""
+        return self._packages
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        return self._warnings
+
+    def package(self, package_id: str) -> Package | None:
+        """A package of this context by `name#version`."""
+        return self._by_package.get(package_id)
+
+    def duplicates(self) -> tuple[Duplicate, ...]:
+        return self._duplicates
+
+    # --- resolution ---------------------------------------------------------------------------------
+
+    def resolve(self, url: str, version: str | None = None) -> dict[str, Any] | None:
+        """The resource with canonical `url` (`url|version` accepted), by precedence; None if unknown."""
+        entry = self.find_entry(url, version)
+        return None if entry is None else self.resource(entry)
+
+    def resolve_with_origin(
+        self, url: str, version: str | None = None
+    ) -> tuple[dict[str, Any], ResourceOrigin] | None:
+        """Like `resolve`, with where the resource comes from."""
+        entry = self.find_entry(url, version)
+        return None if entry is None else (self.resource(entry), origin_of(entry))
+
+    def find_entry(self, url: str, version: str | None = None) -> IndexEntry | None:
+        """The index entry `resolve` would load, without loading it."""
+        if version is None and "|" in url:
+            url, version = url.split("|", 1)
+        entries = self._by_url.get(url)
+        if not entries:
+            return None
+        if not version:
+            return entries[0]
+        exact = next((entry for entry in entries if entry.version == version), None)
+        if exact is not None:
+            return exact
+        return next((e for e in entries if e.version and e.version.startswith(f"{version}.")), None)
+
+    def structure_definition(self, url_or_type: str) -> dict[str, Any] | None:
+        """By canonical url, or by type name (`Patient` -> the core Patient definition)."""
+        if "/" not in url_or_type and ":" not in url_or_type:
+            url_or_type = CORE_SD_PREFIX + url_or_type
+        found = self.resolve(url_or_type)
+        return found if found is not None and found.get("resourceType") == "StructureDefinition" else None
+
+    def resource(self, entry: IndexEntry) -> dict[str, Any]:
+        """The resource an index entry of this context points at (parsed on first use)."""
+        if not entry.package:
+            return self._extra(entry)
+        package = self._by_package.get(entry.package)
+        if package is None:
+            raise KeyError(f"{entry.package} is not a package of this context")
+        return package.resource(entry)
+
+    def _extra(self, entry: IndexEntry) -> dict[str, Any]:
+        return self._extras.resources[entry.filename]
+
+    def resources(self, resource_type: str) -> Iterator[dict[str, Any]]:
+        """Every resource of a type, in precedence order (shadowed duplicates included)."""
+        for entry in self._by_type.get(resource_type, ()):
+            yield self.resource(entry)
+
+    def entries(self, resource_type: str) -> tuple[IndexEntry, ...]:
+        """The index entries of a type, in precedence order."""
+        return self._by_type.get(resource_type, ())
+
+    def structure_definitions(
+        self,
+        *,
+        type: str | None = None,
+        base: str | None = None,
+        derivation: str | None = None,
+        kind: str | None = None,
+    ) -> tuple[IndexEntry, ...]:
+        """StructureDefinitions matching every given filter, one per canonical (the one that wins)."""
+        seen: set[str] = set()
+        chosen: list[IndexEntry] = []
+        for entry in self._by_type.get("StructureDefinition", ()):
+            if not _matches(entry, type=type, base=base, derivation=derivation, kind=kind):
+                continue
+            key = entry.canonical or f"{entry.package}/{entry.filename}"
+            if key not in seen:
+                seen.add(key)
+                chosen.append(entry)
+        return tuple(chosen)
+
+    def counts(self) -> dict[str, int]:
+        """How many resources of each type the context holds, by type name."""
+        return {name: len(entries) for name, entries in sorted(self._by_type.items())}
+
+    def _duplicate_summary(self) -> Iterator[str]:
+        if not self._duplicates:
+            return
+        count = len(self._duplicates)
+        shown = "; ".join(
+            f"{d.canonical} in {', '.join(map(str, d.origins))}" for d in self._duplicates[:_SHOWN_DUPLICATES]
+        )
+        more = f" and {count - _SHOWN_DUPLICATES} more" if count > _SHOWN_DUPLICATES else ""
+        yield f"{count} canonical(s) defined more than once, the first by precedence is used: {shown}{more}"
+
+    def __repr__(self) -> str:
+        names = ", ".join(package.id for package in self._packages)
+        return f"Context({self._fhir_version.label}: {names}; {len(self._extras.entries)} extra resource(s))"
+
+
+def origin_of(entry: IndexEntry) -> ResourceOrigin:
+    return ResourceOrigin(package=entry.package or None, path=entry.filename)
+
+
+def _matches(entry: IndexEntry, **wanted: str | None) -> bool:
+    actual = {
+        "type": entry.type,
+        "base": entry.base_definition,
+        "derivation": entry.derivation,
+        "kind": entry.kind,
+    }
+    return all(value is None or actual[name] == value for name, value in wanted.items())
+
+
+def _index(
+    extras: Iterable[IndexEntry], packages: Iterable[Package]
+) -> tuple[dict[str, tuple[IndexEntry, ...]], dict[str, tuple[IndexEntry, ...]]]:
+    by_url: defaultdict[str, list[IndexEntry]] = defaultdict(list)
+    by_type: defaultdict[str, list[IndexEntry]] = defaultdict(list)
+    for entry in _in_precedence_order(extras, packages):
+        if entry.url:
+            by_url[entry.url].append(entry)
+        by_type[entry.resource_type].append(entry)
+    return (
+        {url: tuple(entries) for url, entries in by_url.items()},
+        {name: tuple(entries) for name, entries in by_type.items()},
+    )
+
+
+def _in_precedence_order(extras: Iterable[IndexEntry], packages: Iterable[Package]) -> Iterator[IndexEntry]:
+    yield from extras
+    for package in packages:
+        yield from package.index
+
+
+def _find_duplicates(by_url: Mapping[str, tuple[IndexEntry, ...]]) -> tuple[Duplicate, ...]:
+    duplicates: list[Duplicate] = []
+    for entries in by_url.values():
+        if len(entries) < 2:
+            continue
+        by_canonical: defaultdict[str, list[IndexEntry]] = defaultdict(list)
+        for entry in entries:
+            by_canonical[entry.canonical or ""].append(entry)
+        duplicates.extend(
+            Duplicate(canonical, tuple(origin_of(entry) for entry in same))
+            for canonical, same in by_canonical.items()
+            if len(same) > 1
+        )
+    return tuple(sorted(duplicates, key=lambda duplicate: duplicate.canonical))
+
+
+# --- extra resources ------------------------------------------------------------------------------------
+
+
+class XmlReader:
+    """Reads XML conformance resources with the type information of the context they are added to."""
+
+    def __init__(self, context: Context) -> None:
+        self.context = context
+        self._model: Any = None
+
+    def __call__(self, path: Path) -> _Extras:
+        # Imported here: the parser and the type model are built on the Context, so a top-level import would cycle.
+        from conformance.definitions.typemodel import TypeModel  # noqa: PLC0415
+        from conformance.instance import parse_file  # noqa: PLC0415
+
+        if self._model is None:
+            self._model = TypeModel(self.context)
+        parsed = parse_file(path, model=self._model)
+        if parsed.resource is None:
+            reason = parsed.issues[0].message if parsed.issues else "unreadable"
+            raise InputError(f"{path}: not a readable FHIR XML resource: {reason}")
+        return _of_resources(_with_bundle_entries(str(path), _checked(parsed.resource, str(path))))
+
+
+XmlLoader = Callable[[Path], "_Extras"]
+
+
+def load_extras(items: Sequence[ExtraResource], xml_reader: XmlLoader | None = None) -> _Extras:
+    """Read extra resources; the item given last comes first in precedence."""
+    layers = [_load_extra(item, position, xml_reader) for position, item in enumerate(items, start=1)]
+    combined = _Extras()
+    for layer in layers:
+        combined = layer.on_top_of(combined)
+    return combined
+
+
+def _load_extra(item: ExtraResource, position: int, xml_reader: XmlLoader | None) -> _Extras:
+    if isinstance(item, Path):
+        if item.is_dir():
+            return _load_folder(item, xml_reader)
+        return _load_file(item, xml_reader)
+    if isinstance(item, Mapping):
+        return _of_resources([(f"extra resource #{position}", _checked(item, f"extra resource #{position}"))])
+    raise InputError(f"extra resource #{position}: expected a file, a folder or a resource dict")
+
+
+def _load_folder(folder: Path, xml_reader: XmlLoader | None) -> _Extras:
+    files = sorted(path for path in folder.rglob("*") if path.is_file() and path.suffix in {".json", ".xml"})
+    combined = _Extras()
+    for path in files:
+        combined = _load_file(path, xml_reader).on_top_of(combined)
+    return combined
+
+
+def _load_file(path: Path, xml_reader: XmlLoader | None) -> _Extras:
+    if not path.is_file():
+        raise InputError(f"{path}: no such extra resource file or folder")
+    if path.suffix.lower() == ".xml":
+        return xml_reader(path) if xml_reader is not None else _load_xml_file(path)
+    try:
+        data = orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return _of_resources(_with_bundle_entries(str(path), _checked(data, str(path))))
+
+
+def _load_xml_file(path: Path) -> _Extras:
+    # Without a context there is no type information to read XML with.
+    return _Extras(resources={}, warnings=(f"{path}: XML extra resources need a context; skipped",))
+
+
+def _checked(data: Any, name: str) -> dict[str, Any]:
+    if not isinstance(data, Mapping) or not isinstance(data.get("resourceType"), str):
+        raise InputError(f"{name}: not a FHIR resource (no resourceType)")
+    return dict(data)
+
+
+def _with_bundle_entries(name: str, resource: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """A Bundle given as an extra also contributes the resources in its entries."""
+    found = [(name, resource)]
+    if resource["resourceType"] != "Bundle":
+        return found
+    for position, entry in enumerate(resource.get("entry") or ()):
+        inner = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(inner, dict) and isinstance(inner.get("resourceType"), str):
+            found.append((f"{name}#entry[{position}]", inner))
+    return found
+
+
+def _of_resources(named: Sequence[tuple[str, dict[str, Any]]]) -> _Extras:
+    # Later entries of a Bundle or folder override earlier ones, as later items do.
+    entries = tuple(IndexEntry.of_resource(name, resource) for name, resource in reversed(named))
+    return _Extras(entries=entries, resources=dict(named))
