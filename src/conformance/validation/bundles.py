@@ -11,6 +11,8 @@ if TYPE_CHECKING:
     from conformance.validation.walker import Frame, Walker
 
 NO_FULLURL_NEEDED = frozenset({"transaction", "batch", "transaction-response", "batch-response", "history"})
+# Navigation links name one page each; other relations (stylesheet...) may repeat.
+SINGLE_LINKS = frozenset({"self", "first", "previous", "prev", "next", "last"})
 FIRST_ENTRY = {"document": "Composition", "message": "MessageHeader"}
 _RESTFUL = re.compile(r"(https?://.+/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/.*)?")
 
@@ -37,7 +39,7 @@ class BundleChecks:
         seen: set[str] = set()
         for index, link in enumerate(links):
             relation = link.get("relation") if isinstance(link, Mapping) else None
-            if not isinstance(relation, str):
+            if not isinstance(relation, str) or relation not in SINGLE_LINKS:
                 continue
             if relation in seen:
                 walker.report.error(

@@ -13,6 +13,35 @@ if TYPE_CHECKING:
 ANYWHERE = frozenset({"Element", "Resource", "DomainResource", "BackboneElement", "*"})
 
 
+def _holder(loc: Loc | None, frame: Frame) -> list[Any]:
+    """The element that carries the extension and the one above it, found inside the current resource."""
+    if loc is None:
+        return []
+    inside = loc.json_path[len(frame.resource_loc.json_path) :]
+    chain: list[Any] = [frame.resource]
+    for step in inside:
+        try:
+            chain.append(chain[-1][step])
+        except (KeyError, IndexError, TypeError):
+            return []
+    objects = [node for node in chain if isinstance(node, dict)]
+    return objects[::-1][:2]
+
+
+def _selected_by(walker: Walker, expression: str, holder: Any, frame: Frame) -> bool:
+    """A fhirpath context allows the extension on exactly the elements the expression selects."""
+    engine = walker.engine.invariants.fhirpath
+    if engine is None or holder is None:
+        return True  # cannot evaluate: do not guess an error
+    try:
+        selected = engine.compile(expression).evaluate(
+            frame.resource, resource=frame.resource, root_resource=frame.root, focus_type=None
+        )
+    except Exception:  # an expression we cannot evaluate must not become a false error
+        return True
+    return any(item is holder for item in selected)
+
+
 def _is_example_url(url: str) -> bool:
     host = url.split("://", 1)[-1].split("/", 1)[0].lower()
     return host == "example.org" or host.endswith(".example.org")
@@ -45,20 +74,23 @@ class ExtensionChecks:
                 "Extension.url is required in order to identify, use and validate the extension",
                 loc,
             )
+            self._as_plain_extension(walker, value, loc, frame)
             return
         definition = walker.definitions.plan(url)
         if definition is None:
             self._unknown(walker, url, rule, loc)
-            walker.element_object(value, rule, None, loc, plan, frame, children=self._generic_children(walker))
+            self._as_plain_extension(walker, value, loc, frame)
             return
-        self._check_context(walker, definition, url, rule, loc)
+        self._check_context(walker, definition, url, rule, loc, frame)
         walker.element_object(value, definition.root, None, loc, definition, frame)
         walker.engine.invariants.check(walker, definition.root, None, value, loc, definition, frame)
 
     @staticmethod
-    def _generic_children(walker: Walker) -> list[ElementRule]:
-        base = walker.definitions.type_plan("Extension")
-        return base.root.children if base is not None else []
+    def _as_plain_extension(walker: Walker, value: dict[str, Any], loc: Loc, frame: Frame) -> None:
+        """Without a usable definition, the extension is still held to the base Extension rules."""
+        generic = walker.definitions.type_plan("Extension")
+        if generic is not None:
+            walker.element_object(value, generic.root, None, loc, generic, frame)
 
     @staticmethod
     def _unknown(walker: Walker, url: str, rule: ElementRule, loc: Loc) -> None:
@@ -80,12 +112,15 @@ class ExtensionChecks:
                 loc,
             )
 
-    def _check_context(self, walker: Walker, definition: Plan, url: str, rule: ElementRule, loc: Loc) -> None:
+    def _check_context(
+        self, walker: Walker, definition: Plan, url: str, rule: ElementRule, loc: Loc, frame: Frame
+    ) -> None:
         if not definition.context:
             return
         candidates = self._candidates(rule, loc)
+        holder = _holder(loc.parent, frame)
         for context in definition.context:
-            if self._allows(context, candidates):
+            if self._allows(walker, context, candidates, holder, frame):
                 return
         allowed = ", ".join(str(c.get("expression")) for c in definition.context)
         walker.report.error(
@@ -109,11 +144,14 @@ class ExtensionChecks:
         return {c for c in candidates if c}
 
     @staticmethod
-    def _allows(context: Any, candidates: set[str]) -> bool:
+    def _allows(walker: Walker, context: Any, candidates: set[str], holder: Any, frame: Frame) -> bool:
         kind = context.get("type")
         expression = str(context.get("expression", ""))
-        if kind == "extension" or kind == "fhirpath":
-            return True  # checked by evaluating the expression would need the parent; accept rather than guess
+        if kind == "extension":
+            # On the extension itself or on its value: both are "in" that extension.
+            return any(isinstance(node, dict) and node.get("url") == expression for node in holder)
+        if kind == "fhirpath":
+            return _selected_by(walker, expression, holder[0] if holder else None, frame)
         if expression in ANYWHERE:
             return True
         return expression in candidates

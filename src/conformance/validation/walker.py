@@ -165,16 +165,14 @@ class Walker:
         known: set[str] = set()
         for child in children:
             self.child(obj, child, loc, plan, frame, known)
-        for child in children:
-            if child.is_choice:
-                self._disallowed_choice_types(obj, child, loc, plan, known)
         self._unknown_properties(obj, known, loc, is_resource=resource_root)
 
     def _disallowed_choice_types(
         self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, known: set[str]
-    ) -> None:
+    ) -> int:
         """`valueString` where the profile allows only `valueQuantity`: a type error, not an unknown property."""
         base = rule.base_name
+        found = 0
         for key in obj:
             if key in known or not key.startswith(base) or not key[len(base) : len(base) + 1].isupper():
                 continue
@@ -183,6 +181,7 @@ class Walker:
             if self.definitions.type_plan(type_code) is None:
                 continue
             known.add(key)
+            found += 1
             allowed = ", ".join(t.code for t in rule.types)
             self.report.error(
                 "structure",
@@ -192,6 +191,7 @@ class Walker:
                 profile=plan.canonical,
                 element_id=rule.id,
             )
+        return found
 
     def _unknown_properties(self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool) -> None:
         for key in obj:
@@ -225,7 +225,8 @@ class Walker:
                 f"Only one of {', '.join(present_names)} may be present ({rule.path})",
                 loc.child(present_names[1]),
             )
-        self.cardinality(rule, items, loc, plan)
+        foreign = self._disallowed_choice_types(obj, rule, loc, plan, known) if rule.is_choice else 0
+        self.cardinality(rule, items, loc, plan, present=len(items) + foreign)
         for item in items:
             self.value(item, rule, plan, frame)
         if rule.slicing is not None or rule.slices:
@@ -280,8 +281,10 @@ class Walker:
             for i in range(count)
         ]
 
-    def cardinality(self, rule: ElementRule, items: Sequence[Item], loc: Loc, plan: Plan) -> None:
-        count = len(items)
+    def cardinality(
+        self, rule: ElementRule, items: Sequence[Item], loc: Loc, plan: Plan, *, present: int | None = None
+    ) -> None:
+        count = len(items) if present is None else present
         if count < rule.min:
             self.report.error(
                 "required",
@@ -296,7 +299,7 @@ class Walker:
                 "structure",
                 "cardinality.max",
                 f"{rule.id}: max allowed = {rule.max}, but found {count} (from {plan.canonical})",
-                items[rule.max].loc if rule.max < count else loc,
+                items[rule.max].loc if rule.max < len(items) else loc,
                 profile=plan.canonical,
                 element_id=rule.id,
             )
