@@ -92,6 +92,17 @@ class BindingChecks:
                 "code-invalid", "binding.required.not-in-valueset", message, loc,
                 profile=plan.canonical, element_id=rule.id,
             )
+            if type_ref.code == "code":
+                # A bare code carries no system: when the value set does not hold it, none can be inferred.
+                walker.report.error(
+                    "code-invalid",
+                    "binding.code.system-unknown",
+                    f"The System URI could not be determined for the code '{value}' in the ValueSet "
+                    f"'{binding.value_set}'",
+                    loc,
+                    profile=plan.canonical,
+                    element_id=rule.id,
+                )
         else:
             walker.report.warning(
                 "code-invalid", "binding.extensible.not-in-valueset", message, loc,

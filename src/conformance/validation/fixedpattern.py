@@ -51,6 +51,30 @@ def matches_fixed(fixed: Any, actual: Any) -> bool:
     return _same_primitive(fixed, actual)
 
 
+def fixed_differences(fixed: Any, actual: Any, where: str = "") -> list[str]:
+    """What makes a value differ from a fixed one: each extra, missing or different property."""
+    if not (isinstance(fixed, dict) and isinstance(actual, dict)):
+        if matches_fixed(fixed, actual):
+            return []
+        label = f" for {where}" if where else ""
+        return [f"Value{label} is {show(actual)} but must be {show(fixed)}"]
+    messages: list[str] = []
+    for key in actual:
+        if not _ignorable(key) and not key.startswith("_") and key not in fixed:
+            messages.append(
+                f"The element {key} is present in the instance but not allowed in the applicable fixed value "
+                "specified in profile"
+            )
+    for key, want in fixed.items():
+        if _ignorable(key):
+            continue
+        if key not in actual:
+            messages.append(f"Missing element '{key}' - required by fixed value {show(fixed)}")
+        else:
+            messages.extend(fixed_differences(want, actual[key], key))
+    return messages
+
+
 def show(value: Any, limit: int = 200) -> str:
     text = repr(value) if not isinstance(value, dict | list) else _json(value)
     return text if len(text) <= limit else text[:limit] + "…"

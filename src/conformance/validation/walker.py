@@ -454,7 +454,10 @@ class Walker:
         if type_ref.code == "Extension":
             self.engine.extensions.check(self, value, rule, loc, plan, frame)
             return
-        self.element_object(value, rule, type_ref, loc, plan, frame)
+        if len(type_ref.profiles) > 1 and not rule.children:
+            self._one_of_profiles(value, rule, type_ref, loc, frame)
+        else:
+            self.element_object(value, rule, type_ref, loc, plan, frame)
         self.fixed_and_pattern(value, rule, loc, plan)
         self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
         if type_ref.code == "Reference":
@@ -462,6 +465,40 @@ class Walker:
         elif type_ref.code == "Attachment":
             datatypes.check_attachment(self, value, loc)
         self.engine.invariants.check(self, rule, type_ref, value, loc, plan, frame)
+
+    def _one_of_profiles(
+        self, value: Mapping[str, Any], rule: ElementRule, type_ref: TypeRef, loc: Loc, frame: Frame
+    ) -> None:
+        """A type with several profiles: the value must conform to at least one of them."""
+        trials: list[tuple[str, Reporter]] = []
+        for url in type_ref.profiles:
+            profile = self.definitions.plan(url)
+            if profile is None:
+                continue
+            sandbox = Reporter()
+            Walker(self.engine, sandbox).element_object(value, profile.root, None, loc, profile, frame)
+            if not sandbox.has_errors:
+                for found in sandbox.found:
+                    self.report.found.append(found)
+                return
+            trials.append((profile.canonical, sandbox))
+        if not trials:
+            return
+        self.report.error(
+            "structure",
+            "type.profile.no-match",
+            "Unable to find a match for the specified profile among choices: " + ", ".join(type_ref.profiles),
+            loc,
+            element_id=rule.id,
+        )
+        for canonical, sandbox in trials:
+            for found in sandbox.found:
+                issue = found.issue
+                self.report.add(
+                    issue.severity, issue.code, issue.message_id,
+                    f"{issue.message} (validating against {canonical})", loc,
+                    profile=issue.profile, element_id=issue.element_id, constraint=issue.constraint,
+                )
 
     def _is_resource_type(self, code: str) -> bool:
         if not code[:1].isupper():
@@ -473,14 +510,10 @@ class Walker:
 
     def fixed_and_pattern(self, value: Any, rule: ElementRule, loc: Loc, plan: Plan) -> None:
         if rule.fixed is not None and not fixedpattern.matches_fixed(rule.fixed[1], value):
-            self.report.error(
-                "value",
-                "fixed.mismatch",
-                f"Value is {fixedpattern.show(value)} but must be {fixedpattern.show(rule.fixed[1])}",
-                loc,
-                profile=plan.canonical,
-                element_id=rule.id,
-            )
+            for message in fixedpattern.fixed_differences(rule.fixed[1], value):
+                self.report.error(
+                    "value", "fixed.mismatch", message, loc, profile=plan.canonical, element_id=rule.id
+                )
         if rule.pattern is not None and not fixedpattern.matches_pattern(rule.pattern[1], value):
             self.report.error(
                 "value",
