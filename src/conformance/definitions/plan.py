@@ -110,6 +110,7 @@ class ElementRule:
     slicing: Slicing | None = None
     children: list[ElementRule] = field(default_factory=list)
     slices: list[ElementRule] = field(default_factory=list)
+    _json_names: tuple[tuple[str, TypeRef | None], ...] | None = field(default=None, repr=False)
 
     @property
     def is_choice(self) -> bool:
@@ -123,13 +124,16 @@ class ElementRule:
     def max_text(self) -> str:
         return "*" if self.max is None else str(self.max)
 
-    def json_names(self) -> Iterator[tuple[str, TypeRef | None]]:
+    def json_names(self) -> tuple[tuple[str, TypeRef | None], ...]:
         """The JSON property names this element may appear under, with the type each implies."""
-        if not self.is_choice:
-            yield self.name, (self.types[0] if len(self.types) == 1 else None)
-            return
-        for type_ref in self.types:
-            yield self.base_name + type_ref.json_suffix, type_ref
+        names = self._json_names
+        if names is None:
+            if not self.is_choice:
+                names = ((self.name, self.types[0] if len(self.types) == 1 else None),)
+            else:
+                names = tuple((self.base_name + t.json_suffix, t) for t in self.types)
+            self._json_names = names
+        return names
 
     def child(self, name: str) -> ElementRule | None:
         for rule in self.children:

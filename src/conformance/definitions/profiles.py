@@ -36,6 +36,7 @@ class Definitions:
     def __init__(self, source: DefinitionSource) -> None:
         self.source = source
         self._plans: dict[str, Plan | None] = {}
+        self._type_plans: dict[str, Plan | None] = {}
         self._problems: dict[str, tuple[Issue, ...]] = {}
         self._lock = threading.Lock()
         self._snapshots: Any = None
@@ -62,9 +63,12 @@ class Definitions:
 
     def type_plan(self, type_code: str) -> Plan | None:
         """The base definition of a datatype or resource type."""
-        if "/" in type_code:
-            return self.plan(type_code)
-        return self.plan(CORE_PREFIX + type_code)
+        cached = self._type_plans.get(type_code, ...)
+        if cached is not ...:
+            return cached  # type: ignore[return-value]
+        plan = self.plan(type_code if "/" in type_code else CORE_PREFIX + type_code)
+        self._type_plans[type_code] = plan
+        return plan
 
     def snapshot(self, url_or_type: str) -> Mapping[str, Any] | None:
         structure_definition = self.source.structure_definition(url_or_type)

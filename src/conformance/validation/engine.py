@@ -114,8 +114,17 @@ class Engine:
         self.bundles = BundleChecks()
         self._current: Frame | None = None
         self._globals: dict[str, tuple[str, ...]] | None = None
+        self._regexes: dict[str, str | None] = {}
 
     # ---- what the walk asks about the payload
+
+    def primitive_regex(self, type_code: str) -> str | None:
+        """The lexical regex a primitive type's definition gives its value."""
+        if type_code not in self._regexes:
+            type_plan = self.definitions.type_plan(type_code)
+            value_rule = type_plan.root.child("value") if type_plan else None
+            self._regexes[type_code] = value_rule.regex if value_rule is not None else None
+        return self._regexes[type_code]
 
     def global_profiles(self, resource_type: str) -> tuple[str, ...]:
         """Profiles that loaded ImplementationGuides declare for every resource of a type."""

@@ -138,7 +138,7 @@ class ExtensionChecks:
         holder = loc.parent
         if holder is None:
             return set()
-        candidates = {_resource_relative_path(holder), holder.rule_path, holder.type_code}
+        candidates = {_resource_relative_path(holder), holder.rule_path, holder.base_path, holder.type_code}
         rule_parent = rule.path.rsplit(".", 1)[0]
         candidates.add(rule_parent)
         return {c for c in candidates if c}

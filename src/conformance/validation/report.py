@@ -18,7 +18,7 @@ JsonPath = tuple[str | int, ...]
 class Loc:
     """Where a value sits: a FHIRPath-style location and a JSON path, built on demand."""
 
-    __slots__ = ("_json", "_text", "index", "json_key", "name", "parent", "rule_path", "type_code")
+    __slots__ = ("_json", "_text", "base_path", "index", "json_key", "name", "parent", "rule_path", "type_code")
 
     def __init__(self, parent: Loc | None, name: str, index: int | None = None, json_key: str | None = None):
         self.parent = parent
@@ -29,6 +29,7 @@ class Loc:
         self._json: JsonPath | None = None
         # What the walk learnt about the element here (for extension contexts): its definition path and type.
         self.rule_path: str | None = None
+        self.base_path: str | None = None
         self.type_code: str | None = None
 
     @classmethod
@@ -40,7 +41,7 @@ class Loc:
 
     def at(self, index: int) -> Loc:
         loc = Loc(self.parent, self.name, index, self.json_key)
-        loc.rule_path = self.rule_path
+        loc.rule_path, loc.base_path = self.rule_path, self.base_path
         return loc
 
     @property

@@ -239,6 +239,8 @@ class Walker:
         extra = obj.get("_" + name)
         base_loc = loc.child(rule.base_name if rule.is_choice else name, json_key=name)
         base_loc.rule_path = rule.path
+        base = rule.raw.get("base")
+        base_loc.base_path = base.get("path") if isinstance(base, Mapping) else None
         if isinstance(value, list) or isinstance(extra, list):
             if not rule.repeats:
                 self.report.error(
@@ -379,10 +381,9 @@ class Walker:
 
     def _regex_problem(self, rule: ElementRule, type_ref: TypeRef, value: Any) -> primitives.Problem | None:
         patterns = [rule.regex] if rule.regex else []
-        type_plan = self.definitions.type_plan(type_ref.code)
-        value_rule = type_plan.root.child("value") if type_plan else None
-        if value_rule is not None and value_rule.regex:
-            patterns.append(value_rule.regex)
+        type_regex = self.engine.primitive_regex(type_ref.code)
+        if type_regex:
+            patterns.append(type_regex)
         for pattern in patterns:
             problem = primitives.regex_problem(pattern, value, type_ref.code)
             if problem is not None:
@@ -411,7 +412,7 @@ class Walker:
         self, extra: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
     ) -> None:
         extra_loc = Loc(loc.parent, loc.name, loc.index, "_" + loc.json_key)
-        extra_loc.rule_path, extra_loc.type_code = loc.rule_path, loc.type_code
+        extra_loc.rule_path, extra_loc.base_path, extra_loc.type_code = loc.rule_path, loc.base_path, loc.type_code
         if not isinstance(extra, dict):
             self.report.error(
                 "structure", "type.json-type", f"The property _{loc.json_key} must be an object", extra_loc

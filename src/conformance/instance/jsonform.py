@@ -1,0 +1,312 @@
+"""JSON payloads to the FHIR JSON form: the standard library's C parser, with three additions.
+
+- Duplicate keys are errors (the HL7 validator reports them) and the last value is kept.
+- Numbers with a fraction or an exponent become `Decimal`, so `1.50` keeps its scale; integers stay `int`.
+- Cost is bounded before parsing: nesting deeper than `Limits.max_depth` and more than `Limits.max_nodes`
+  values are found on the bytes with C-speed string operations, so hostile input never builds a huge tree
+  or hits Python's recursion limit.
+
+Positions are not tracked here; `jsonscan` computes them from the same text when first asked.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from array import array
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from itertools import accumulate
+from typing import Any
+
+from conformance.instance.issues import error, fatal, too_many_nodes, warning
+from conformance.instance.jsonscan import LineIndex, SyntaxProblem, scan, value_offsets
+from conformance.instance.parsed import IssueList, Limits, Parsed, Path, Position, location
+from conformance.outcome import Issue
+
+_BOM = "\ufeff"
+_UTF8_BOM = b"\xef\xbb\xbf"
+_DEPTH_STEP = bytes.maketrans(b"{[}]", b"\x01\x01\xff\xff")
+_STRUCTURE = b'{}[],"'
+_NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in _STRUCTURE)
+_NOT_OPENER = bytes(byte for byte in range(256) if byte not in b"{[")
+_CHUNK = 1 << 16
+
+
+class _DuplicateKey(Exception):
+    """Raised by the strict object hook; the slower path then keeps the last value and locates duplicates."""
+
+
+class _NonFinite(ValueError):
+    pass
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+def _non_finite(name: str) -> Any:
+    raise _NonFinite(name)
+
+
+def _decoder(pairs: Any, *, strict: bool) -> json.JSONDecoder:
+    return json.JSONDecoder(
+        object_pairs_hook=pairs, parse_float=Decimal, parse_constant=_non_finite, strict=strict
+    )
+
+
+# The decoders hold no per-call state, so one of each serves every thread. The `loose` pair accepts raw
+# control characters in strings, as the HL7 validator does; they then get a warning.
+_STRICT = _decoder(_unique_pairs, strict=True)
+_LAST_WINS = _decoder(dict, strict=True)
+_LOOSE_STRICT = _decoder(_unique_pairs, strict=False)
+_LOOSE_LAST_WINS = _decoder(dict, strict=False)
+_CONTROL_ERROR = "Invalid control character"
+
+
+class _Refused(Exception):
+    """The payload cannot be read; `issue` is the fatal issue that says why."""
+
+    def __init__(self, issue: Issue) -> None:
+        super().__init__(issue.message)
+        self.issue = issue
+
+
+def read_json(data: bytes | str, limits: Limits) -> Parsed:
+    """Parse one JSON payload (UTF-8 bytes, or text) into a `Parsed` whose positions come lazily."""
+    raw = data.removeprefix(_UTF8_BOM) if isinstance(data, bytes) else None
+    try:
+        text = _decoded(data)
+        value, duplicated, loose = _checked_load(text, raw, limits)
+    except _Refused as refused:
+        return Parsed.of(None, "json", (refused.issue,))
+    issues = _scanned_issues(text, value, limits, loose=loose) if duplicated or loose else ()
+    return Parsed.of(value, "json", issues, positions=lambda: _positions(text))
+
+
+def _checked_load(text: str, raw: bytes | None, limits: Limits) -> tuple[dict[str, Any], bool, bool]:
+    if not text or text.isspace():
+        raise _Refused(fatal("invalid", "json.syntax", "the payload is empty"))
+    _refuse(_structure_problem(text, raw, limits))
+    try:
+        value, duplicated, loose = _load(text)
+    except (ValueError, RecursionError) as exc:
+        raise _Refused(_unreadable(text, exc, limits)) from None
+    if not isinstance(value, dict):
+        raise _Refused(_not_an_object(value))
+    _refuse(_nesting_problem(value, text, raw, limits))
+    return value, duplicated, loose
+
+
+def _refuse(issue: Issue | None) -> None:
+    if issue is not None:
+        raise _Refused(issue)
+
+
+def _decoded(data: bytes | str) -> str:
+    if isinstance(data, str):
+        return data.removeprefix(_BOM)
+    body = data.removeprefix(_UTF8_BOM)
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refused(
+            fatal(
+                "invalid",
+                "payload.encoding",
+                f"the payload is not valid UTF-8 (byte 0x{body[exc.start]:02X} at offset "
+                f"{exc.start + len(data) - len(body)}); FHIR JSON must be UTF-8",
+                position=_byte_position(body, exc.start),
+            )
+        ) from None
+
+
+def _byte_position(data: bytes, offset: int) -> Position:
+    line_start = data.rfind(b"\n", 0, offset) + 1
+    column = len(data[line_start:offset].decode("utf-8", errors="replace")) + 1
+    return data.count(b"\n", 0, offset) + 1, column
+
+
+def _load(text: str) -> tuple[Any, bool, bool]:
+    """The value, whether keys were duplicated, and whether raw control characters had to be accepted."""
+    try:
+        return *_load_with(text, _STRICT, _LAST_WINS), False
+    except json.JSONDecodeError as exc:
+        if not exc.msg.startswith(_CONTROL_ERROR):
+            raise
+    return *_load_with(text, _LOOSE_STRICT, _LOOSE_LAST_WINS), True
+
+
+def _load_with(text: str, strict: json.JSONDecoder, last_wins: json.JSONDecoder) -> tuple[Any, bool]:
+    try:
+        return strict.decode(text), False
+    except _DuplicateKey:
+        return last_wins.decode(text), True
+
+
+def _structure_problem(text: str, raw: bytes | None, limits: Limits) -> Issue | None:
+    """Values and nesting past the limits, found before any value is built (for huge texts only)."""
+    # Every value takes at least one character and one separator, so short texts cannot hold too many.
+    if len(text) // 2 < limits.max_nodes:
+        return None
+    skeleton = _skeleton(raw if raw is not None else text.encode("utf-8", errors="surrogatepass"))
+    if skeleton.count(b",") + skeleton.count(b"{") + skeleton.count(b"[") + 1 > limits.max_nodes:
+        return too_many_nodes(limits.max_nodes)
+    if _skeleton_deeper_than(skeleton, limits.max_depth):
+        return _too_deep(text, limits)
+    return None
+
+
+def _skeleton(data: bytes) -> bytes:
+    """Only the structural characters outside strings: `{`, `}`, `[`, `]` and `,`."""
+    # Escaped backslashes go first, so that what remains of `\"` is always an escaped quote.
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return b"".join(data.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+
+
+def _skeleton_deeper_than(skeleton: bytes, limit: int) -> bool:
+    if b"[" * (limit + 1) in skeleton or b"{" * (limit + 1) in skeleton:
+        return True
+    steps = skeleton.translate(_DEPTH_STEP, b",")
+    level = 0
+    for start in range(0, len(steps), _CHUNK):
+        levels = list(accumulate(array("b", steps[start : start + _CHUNK]), initial=level))
+        if max(levels) > limit:
+            return True
+        level = levels[-1]
+    return False
+
+
+def _nesting_problem(value: Any, text: str, raw: bytes | None, limits: Limits) -> Issue | None:
+    """Nesting deeper than the limit in a parsed value (the C parser itself stops near 1000 levels)."""
+    openers = len(raw.translate(None, _NOT_OPENER)) if raw is not None else text.count("{") + text.count("[")
+    if openers <= limits.max_depth or not _deeper_than(value, limits.max_depth):
+        return None
+    return _too_deep(text, limits)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    # Level by level: cheaper than a stack of (node, depth) pairs, and still no recursion.
+    level = [value]
+    depth = 1
+    while level:
+        if depth > limit:
+            return True
+        below = []
+        for node in level:
+            for child in node.values() if type(node) is dict else node:
+                if type(child) is dict or type(child) is list:
+                    below.append(child)
+        level = below
+        depth += 1
+    return False
+
+
+def _too_deep(text: str, limits: Limits) -> Issue:
+    result = scan(text, max_depth=limits.max_depth)
+    if result.too_deep_at is None and result.problem is not None:
+        return _syntax_issue(text, result.problem, result.resource_type)
+    at = LineIndex(text).position(result.too_deep_at) if result.too_deep_at is not None else None
+    return fatal(
+        "too-costly",
+        "json.too-deep",
+        f"the JSON nests objects and arrays more than {limits.max_depth} levels deep",
+        position=at,
+    )
+
+
+def _unreadable(text: str, exc: BaseException, limits: Limits) -> Issue:
+    result = scan(text, max_depth=limits.max_depth, lenient=True)
+    if result.too_deep_at is not None or isinstance(exc, RecursionError):
+        return _too_deep(text, limits)
+    if result.problem is not None:
+        return _syntax_issue(text, result.problem, result.resource_type)
+    if isinstance(exc, json.JSONDecodeError):
+        return fatal("invalid", "json.syntax", f"invalid JSON: {exc.msg}", position=(exc.lineno, exc.colno))
+    long_number = re.search(f"[0-9]{{{sys.get_int_max_str_digits() + 1},}}", text)
+    return fatal(
+        "too-costly",
+        "json.number-too-large",
+        f"a number has too many digits to be read ({exc})",
+        position=LineIndex(text).position(long_number.start()) if long_number else None,
+    )
+
+
+def _syntax_issue(text: str, problem: SyntaxProblem, resource_type: str | None) -> Issue:
+    # The location is the object or array being read, once anything is known of it.
+    known = resource_type is not None or problem.path
+    return fatal(
+        "invalid",
+        "json.syntax",
+        f"invalid JSON: {problem.reason}",
+        position=LineIndex(text).position(problem.offset),
+        location=location(resource_type or "Resource", problem.path) if known else "",
+    )
+
+
+def _not_an_object(value: Any) -> Issue:
+    kinds = {list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return fatal(
+        "structure",
+        "json.not-object",
+        f"a FHIR resource in JSON is an object, but this payload is {kinds.get(type(value), 'a number')}",
+        position=(1, 1),
+    )
+
+
+def _scanned_issues(text: str, value: dict[str, Any], limits: Limits, *, loose: bool) -> tuple[Issue, ...]:
+    """Issues only a scan can place: duplicate keys, and raw control characters in strings."""
+    result = scan(text, max_depth=limits.max_depth, lenient=loose)
+    lines = LineIndex(text)
+    root = value.get("resourceType")
+    root_name = root if isinstance(root, str) else "Resource"
+    issues = IssueList(limits.max_issues)
+    for offset, path in result.control_characters:
+        issues.add(
+            warning(
+                "invalid",
+                "json.control-character",
+                f"a string holds the raw control character U+{ord(text[offset]):04X}; "
+                "JSON requires control characters in strings to be escaped",
+                position=lines.position(offset),
+                location=location(root_name, path),
+            )
+        )
+    for duplicate in result.duplicates:
+        issues.add(
+            error(
+                "invalid",
+                "json.duplicate-key",
+                f"the property '{duplicate.key}' appears more than once in the same object; "
+                "the last value is used",
+                position=lines.position(duplicate.offset),
+                location=location(root_name, (*duplicate.object_path, duplicate.key)),
+            )
+        )
+    return issues.freeze()
+
+
+class _OffsetPositions(Mapping[Path, Position]):
+    """Value start offsets, turned into (line, column) one at a time as they are asked for."""
+
+    def __init__(self, text: str, offsets: dict[Path, int]) -> None:
+        self._lines = LineIndex(text)
+        self._offsets = offsets
+
+    def __getitem__(self, path: Path) -> Position:
+        return self._lines.position(self._offsets[path])
+
+    def __iter__(self) -> Iterator[Path]:
+        return iter(self._offsets)
+
+    def __len__(self) -> int:
+        return len(self._offsets)
+
+
+def _positions(text: str) -> Mapping[Path, Position]:
+    return _OffsetPositions(text, value_offsets(text))

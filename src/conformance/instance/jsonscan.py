@@ -1,0 +1,376 @@
+"""Position-tracking scans of JSON text, for the payloads that need them.
+
+The fast parse (`jsonform`) builds values without positions. Two scans read the same text again, token by
+token and iteratively (no recursion, whatever the nesting):
+
+- `value_offsets`, when positions are first asked for: where each value starts, in text known to be valid;
+- `scan`, when the fast parse failed or found something to report: the first syntax error with a reason a
+  person can act on, the point where nesting passes the limit, repeated keys and raw control characters.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import re
+from dataclasses import dataclass, field
+from enum import Enum, auto
+
+from conformance.instance.parsed import Path, Position
+
+_TOKEN_PATTERN = r"""[ \t\n\r]*(?:
+        (?P<string>"[^"\\{controls}]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{{4}})[^"\\{controls}]*)*")
+      | (?P<number>-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?)(?![0-9A-Za-z_.+-])
+      | (?P<literal>(?:true|false|null)(?![0-9A-Za-z_]))
+      | (?P<punct>[{{}}\[\],:])
+    )"""
+_STRICT_TOKEN = re.compile(_TOKEN_PATTERN.format(controls="\\x00-\\x1f"), re.VERBOSE)
+# Raw control characters inside strings break RFC 8259, but the HL7 validator reads them; so can we.
+_LENIENT_TOKEN = re.compile(_TOKEN_PATTERN.format(controls=""), re.VERBOSE)
+_CONTROL = re.compile(r"[\x00-\x1f]")
+_WHITESPACE = re.compile(r"[ \t\n\r]*")
+_WORD = re.compile(r"[A-Za-z_$][0-9A-Za-z_$]*")
+_NON_FINITE = {"NaN", "Infinity"}
+_VALID_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"|[{}\[\],:]|[^\s{}\[\],:"]+', re.DOTALL)
+
+
+class _Expect(Enum):
+    VALUE = auto()
+    VALUE_OR_CLOSE = auto()
+    KEY = auto()
+    KEY_OR_CLOSE = auto()
+    COLON = auto()
+    COMMA_OR_CLOSE = auto()
+    END = auto()
+
+
+@dataclass
+class _Container:
+    is_object: bool
+    path: Path
+    count: int = 0
+    key: str = ""
+    keys: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    object_path: Path
+    key: str
+    offset: int
+
+
+@dataclass(frozen=True)
+class SyntaxProblem:
+    offset: int
+    reason: str
+    path: Path
+
+
+@dataclass
+class ScanResult:
+    duplicates: list[Duplicate] = field(default_factory=list)
+    problem: SyntaxProblem | None = None
+    too_deep_at: int | None = None
+    control_characters: list[tuple[int, Path]] = field(default_factory=list)
+    """Where raw control characters sit inside strings, and the path of the value or key (lenient scans)."""
+    resource_type: str | None = None
+
+
+class LineIndex:
+    """Character offsets to 1-based (line, column)."""
+
+    def __init__(self, text: str) -> None:
+        self._newlines = [match.start() for match in re.finditer("\n", text)]
+
+    def position(self, offset: int) -> Position:
+        line = bisect.bisect_left(self._newlines, offset)
+        line_start = self._newlines[line - 1] + 1 if line else 0
+        return line + 1, offset - line_start + 1
+
+
+def value_offsets(text: str) -> dict[Path, int]:
+    """Where each value starts, by JSON path, in text already known to be valid JSON.
+
+    The fast path for positions: no error checking, so a few comparisons per token.
+    """
+    offsets: dict[Path, int] = {}
+    paths: list[Path] = []  # of the open containers
+    slots: list[str | int] = []  # the current key or index in each
+    objects: list[bool] = []
+    expect_key = False
+    for match in _VALID_TOKEN.finditer(text):
+        token = match.group()
+        first = token[0]
+        if first == ":":
+            continue
+        if first == ",":
+            if objects[-1]:
+                expect_key = True
+            else:
+                slots[-1] = int(slots[-1]) + 1
+            continue
+        if first in "}]":
+            paths.pop()
+            slots.pop()
+            objects.pop()
+            expect_key = False  # after an empty object
+            continue
+        if expect_key:
+            slots[-1] = token[1:-1] if "\\" not in token else json.loads(token)
+            expect_key = False
+            continue
+        path = (*paths[-1], slots[-1]) if paths else ()
+        offsets[path] = match.start()
+        if first in "{[":
+            paths.append(path)
+            slots.append(0)
+            objects.append(first == "{")
+            expect_key = first == "{"
+    return offsets
+
+
+def scan(text: str, *, max_depth: int, lenient: bool = False) -> ScanResult:
+    """Scan `text` once; stops at the first syntax error or at nesting deeper than `max_depth`.
+
+    `lenient` accepts raw control characters inside strings, and notes where they are.
+    """
+    return _Scanner(text, max_depth, lenient).run()
+
+
+class _Scanner:
+    def __init__(self, text: str, max_depth: int, lenient: bool) -> None:
+        self.text = text
+        self.max_depth = max_depth
+        self.lenient = lenient
+        self.token = _LENIENT_TOKEN if lenient else _STRICT_TOKEN
+        self.result = ScanResult()
+        self.stack: list[_Container] = []
+        self.expect = _Expect.VALUE
+
+    def run(self) -> ScanResult:
+        position = 0
+        while self.result.problem is None and self.result.too_deep_at is None:
+            match = self.token.match(self.text, position)
+            if match is None:
+                self._no_token(_WHITESPACE.match(self.text, position).end())  # type: ignore[union-attr]
+                break
+            kind = match.lastgroup or ""
+            self._token(kind, match.group(kind), match.start(kind))
+            position = match.end()
+        return self.result
+
+    def _token(self, kind: str, token: str, offset: int) -> None:
+        expect = self.expect
+        if expect in (_Expect.KEY, _Expect.KEY_OR_CLOSE) and kind == "string":
+            self._key(token, offset)
+        elif expect is _Expect.COLON and token == ":":
+            self.expect = _Expect.VALUE
+        elif expect is _Expect.COMMA_OR_CLOSE and token == ",":
+            self._comma()
+        elif token in ("}", "]") and self._may_close(token):
+            self._close()
+        elif token in ("{", "[") or (expect in (_Expect.VALUE, _Expect.VALUE_OR_CLOSE) and kind != "punct"):
+            self._value(kind, token, offset)
+        else:
+            self._fail(offset, self._unexpected(token, offset))
+
+    def _may_close(self, token: str) -> bool:
+        if not self.stack:
+            return False
+        top = self.stack[-1]
+        if top.is_object:
+            return token == "}" and self.expect in (_Expect.KEY_OR_CLOSE, _Expect.COMMA_OR_CLOSE)
+        return token == "]" and self.expect in (_Expect.VALUE_OR_CLOSE, _Expect.COMMA_OR_CLOSE)
+
+    def _value(self, kind: str, token: str, offset: int) -> None:
+        if self.expect not in (_Expect.VALUE, _Expect.VALUE_OR_CLOSE):
+            self._fail(offset, self._unexpected(token, offset))
+            return
+        path = self._value_path()
+        if token in ("{", "["):
+            self._open(token == "{", path, offset)
+            return
+        if kind == "string":
+            self._note_controls(token, offset, path)
+            if path == ("resourceType",):
+                self.result.resource_type = json.loads(token)
+        self._after_value()
+
+    def _open(self, is_object: bool, path: Path, offset: int) -> None:
+        if len(self.stack) >= self.max_depth:
+            self.result.too_deep_at = offset
+            return
+        self.stack.append(_Container(is_object, path))
+        self.expect = _Expect.KEY_OR_CLOSE if is_object else _Expect.VALUE_OR_CLOSE
+
+    def _close(self) -> None:
+        self.stack.pop()
+        self._after_value()
+
+    def _after_value(self) -> None:
+        self.expect = _Expect.COMMA_OR_CLOSE if self.stack else _Expect.END
+
+    def _comma(self) -> None:
+        top = self.stack[-1]
+        if top.is_object:
+            self.expect = _Expect.KEY
+        else:
+            top.count += 1
+            self.expect = _Expect.VALUE
+
+    def _key(self, token: str, offset: int) -> None:
+        top = self.stack[-1]
+        key = token[1:-1] if "\\" not in token else json.loads(token)
+        if key in top.keys:
+            self.result.duplicates.append(Duplicate(top.path, key, offset))
+        top.keys.add(key)
+        top.key = key
+        self._note_controls(token, offset, (*top.path, key))
+        self.expect = _Expect.COLON
+
+    def _note_controls(self, token: str, offset: int, path: Path) -> None:
+        if self.lenient:
+            control = _CONTROL.search(token)
+            if control is not None:
+                self.result.control_characters.append((offset + control.start(), path))
+
+    def _value_path(self) -> Path:
+        if not self.stack:
+            return ()
+        top = self.stack[-1]
+        return (*top.path, top.key if top.is_object else top.count)
+
+    def _no_token(self, offset: int) -> None:
+        if offset >= len(self.text):
+            if self.expect is not _Expect.END:
+                self._fail(offset, "the text ends before the JSON is complete")
+            return
+        self._fail(offset, self._unexpected(self.text[offset], offset))
+
+    def _fail(self, offset: int, reason: str) -> None:
+        path = self.stack[-1].path if self.stack else ()
+        self.result.problem = SyntaxProblem(offset, reason, path)
+
+    def _unexpected(self, token: str, offset: int) -> str:
+        return _explain(self.text, offset, self.expect, self.stack[-1].is_object if self.stack else None)
+
+
+@dataclass(frozen=True)
+class _Spot:
+    """Where a scan stopped, with what it expected there."""
+
+    text: str
+    offset: int
+    expect: _Expect
+    in_object: bool | None
+
+    @property
+    def char(self) -> str:
+        return self.text[self.offset]
+
+    @property
+    def word(self) -> str | None:
+        match = _WORD.match(self.text, self.offset)
+        return match.group() if match else None
+
+    @property
+    def found(self) -> str:
+        char = self.char
+        return f"'{char}'" if char.isprintable() and not char.isspace() else f"character U+{ord(char):04X}"
+
+
+def _comment(spot: _Spot) -> str | None:
+    return "comments are not allowed in JSON" if spot.text.startswith(("//", "/*"), spot.offset) else None
+
+
+def _single_quote(spot: _Spot) -> str | None:
+    if spot.char != "'":
+        return None
+    return "strings and property names must be in double quotes, not single quotes"
+
+
+def _trailing_comma(spot: _Spot) -> str | None:
+    if spot.char not in "}]" or not _after_comma(spot.text, spot.offset):
+        return None
+    return f"a trailing comma before '{spot.char}' is not allowed in JSON"
+
+
+def _after_end(spot: _Spot) -> str | None:
+    if spot.expect is not _Expect.END:
+        return None
+    return f"unexpected {spot.found} after the end of the JSON value"
+
+
+def _unquoted_name(spot: _Spot) -> str | None:
+    if spot.word is None or spot.expect not in (_Expect.KEY, _Expect.KEY_OR_CLOSE):
+        return None
+    return f"the property name '{spot.word}' must be in double quotes"
+
+
+def _non_finite_number(spot: _Spot) -> str | None:
+    if spot.word not in _NON_FINITE and not spot.text.startswith("-Infinity", spot.offset):
+        return None
+    return "NaN and Infinity are not JSON numbers"
+
+
+def _missing_comma(spot: _Spot) -> str | None:
+    if spot.expect is not _Expect.COMMA_OR_CLOSE:
+        return None
+    closer = "}" if spot.in_object else "]"
+    return f"expected ',' or '{closer}' but found {spot.found} (a comma may be missing)"
+
+
+def _bad_string(spot: _Spot) -> str | None:
+    if spot.char != '"' or spot.expect in (_Expect.COLON, _Expect.COMMA_OR_CLOSE):
+        return None
+    return "invalid string: unterminated, an invalid escape, or an unescaped control character"
+
+
+def _missing_colon(spot: _Spot) -> str | None:
+    if spot.expect is not _Expect.COLON:
+        return None
+    return f"expected ':' after the property name but found {spot.found}"
+
+
+def _bare_word(spot: _Spot) -> str | None:
+    if spot.word is None:
+        return None
+    return f"'{spot.word}' is not a JSON value (strings must be in double quotes)"
+
+
+def _bad_number(spot: _Spot) -> str | None:
+    if spot.char not in "+-.0123456789":
+        return None
+    return "invalid number: JSON numbers have no leading '+', leading zeros, hexadecimal or bare '.'"
+
+
+# The mistakes people make most, most specific first.
+_EXPLANATIONS = (
+    _comment,
+    _single_quote,
+    _trailing_comma,
+    _after_end,
+    _unquoted_name,
+    _non_finite_number,
+    _missing_comma,
+    _bad_string,
+    _missing_colon,
+    _bare_word,
+    _bad_number,
+)
+
+
+def _explain(text: str, offset: int, expect: _Expect, in_object: bool | None) -> str:
+    """Why the text at `offset` is not JSON, in the terms of the mistakes people actually make."""
+    spot = _Spot(text, offset, expect, in_object)
+    for explanation in _EXPLANATIONS:
+        reason = explanation(spot)
+        if reason is not None:
+            return reason
+    return f"expected a JSON value but found {spot.found}"
+
+
+def _after_comma(text: str, offset: int) -> bool:
+    # A bounded look back: this only words a message, and must stay cheap on hostile whitespace runs.
+    return text[max(0, offset - 4096) : offset].rstrip(" \t\r\n").endswith(",")
