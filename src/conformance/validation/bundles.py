@@ -17,6 +17,57 @@ FIRST_ENTRY = {"document": "Composition", "message": "MessageHeader"}
 _RESTFUL = re.compile(r"(https?://.+/)([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/.*)?")
 
 
+def _reference_strings(node: Any) -> list[str]:
+    found: list[str] = []
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, dict):
+            for key, value in current.items():
+                if key == "reference" and isinstance(value, str):
+                    found.append(value)
+                else:
+                    pending.append(value)
+        elif isinstance(current, list):
+            pending.extend(current)
+    return found
+
+
+def _absolute(reference: str, full_url: Any) -> str:
+    reference = reference.split("/_history/")[0]
+    if ":" in reference or not isinstance(full_url, str):
+        return reference
+    match = _RESTFUL.fullmatch(full_url)
+    return match.group(1) + reference if match else reference
+
+
+def _links_of(entry: Any, urls: list[Any], index: int) -> set[int]:
+    resource = entry.get("resource") if isinstance(entry, Mapping) else None
+    if not isinstance(resource, Mapping):
+        return set()
+    targets = {_absolute(ref, urls[index]) for ref in _reference_strings(resource)}
+    return {i for i, url in enumerate(urls) if isinstance(url, str) and url in targets}
+
+
+def _reachable_from(start: int, links: list[set[int]]) -> set[int]:
+    """Forward through references, and backward from anything that references a reachable entry."""
+    reachable = {start}
+    changed = True
+    while changed:
+        changed = False
+        for index, targets in enumerate(links):
+            if index in reachable:
+                new = targets - reachable
+            elif targets & reachable:
+                new = {index}
+            else:
+                continue
+            if new:
+                reachable |= new
+                changed = True
+    return reachable
+
+
 class BundleChecks:
     def check(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         if resource.get("resourceType") != "Bundle":
@@ -30,6 +81,24 @@ class BundleChecks:
             if isinstance(entry, Mapping):
                 self._entry(walker, entry, bundle_type, loc.child("entry", index))
         self._first_entry(walker, entries, bundle_type, loc)
+        if bundle_type == "document":
+            self._reachability(walker, entries, loc)
+
+    @staticmethod
+    def _reachability(walker: Walker, entries: list[Any], loc: Loc) -> None:
+        """Every entry of a document must be reachable from its Composition through references."""
+        urls = [e.get("fullUrl") if isinstance(e, Mapping) else None for e in entries]
+        links = [_links_of(entry, urls, index) for index, entry in enumerate(entries)]
+        reachable = _reachable_from(0, links)
+        for index, url in enumerate(urls):
+            if index in reachable or not isinstance(url, str):
+                continue
+            walker.report.error(
+                "invalid",
+                "bundle.document-unreachable",
+                f"Entry '{url}' isn't reachable by traversing links (forward or backward) from the Composition",
+                loc.child("entry", index),
+            )
 
     @staticmethod
     def _links(walker: Walker, resource: Mapping[str, Any], loc: Loc) -> None:
@@ -89,6 +158,12 @@ class BundleChecks:
         if named_type is None or named_type.kind != "resource":
             return  # the URL does not name a resource type, so it is not a RESTful identity
         if not isinstance(resource_id, str):
+            walker.report.error(
+                "invalid",
+                "bundle.fullurl-no-id",
+                f"The fullUrl '{full_url}' looks like a RESTful server URL, but the resource has no id",
+                loc.child("fullUrl"),
+            )
             return
         walker.report.error(
             "invalid",

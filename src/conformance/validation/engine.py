@@ -40,6 +40,13 @@ class Scope:
     bundle_entries: Mapping[str, Mapping[str, Any]]
     bundle_type: str | None
     parent: Scope | None
+    full_url: str | None = None
+    by_type_and_id: Mapping[str, Mapping[str, Any]] | None = None
+
+    @property
+    def strict(self) -> bool:
+        """Documents and messages carry what they reference: resolution is by fullUrl only."""
+        return self.bundle_type in ("document", "message")
 
 
 def _contained_index(resource: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
@@ -52,21 +59,40 @@ def _contained_index(resource: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
     return index
 
 
-def _bundle_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    index: dict[str, Mapping[str, Any]] = {}
+def _bundle_entries(bundle: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     entries = bundle.get("entry")
     if not isinstance(entries, list):
-        return index
-    for entry in entries:
-        if not isinstance(entry, Mapping) or not isinstance(entry.get("resource"), Mapping):
-            continue
+        return []
+    return [e for e in entries if isinstance(e, Mapping) and isinstance(e.get("resource"), Mapping)]
+
+
+def _bundle_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    index: dict[str, Mapping[str, Any]] = {}
+    for entry in _bundle_entries(bundle):
+        if isinstance(entry.get("fullUrl"), str):
+            index.setdefault(entry["fullUrl"], entry["resource"])
+    return index
+
+
+def _type_and_id_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
+    index: dict[str, Mapping[str, Any]] = {}
+    for entry in _bundle_entries(bundle):
         resource = entry["resource"]
-        full_url = entry.get("fullUrl")
-        if isinstance(full_url, str):
-            index.setdefault(full_url, resource)
         if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
             index.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
     return index
+
+
+def _entry_full_url(loc: Loc, frame: Frame | None) -> str | None:
+    """The fullUrl of the Bundle entry a resource sits in, if it sits in one."""
+    if frame is None or loc.name != "resource" or loc.parent is None or loc.parent.index is None:
+        return None
+    entries = frame.resource.get("entry")
+    if frame.resource.get("resourceType") != "Bundle" or not isinstance(entries, list):
+        return None
+    entry = entries[loc.parent.index] if loc.parent.index < len(entries) else None
+    full_url = entry.get("fullUrl") if isinstance(entry, Mapping) else None
+    return full_url if isinstance(full_url, str) else None
 
 
 def _global_profiles(context: Any) -> dict[str, tuple[str, ...]]:
@@ -140,6 +166,8 @@ class Engine:
             bundle_entries=_bundle_index(resource) if is_bundle else {},
             bundle_type=resource.get("type") if is_bundle and isinstance(resource.get("type"), str) else None,
             parent=parent,
+            full_url=_entry_full_url(loc, frame),
+            by_type_and_id=_type_and_id_index(resource) if is_bundle else None,
         )
 
     def bundle_type(self, frame: Frame) -> str | None:
@@ -167,14 +195,29 @@ class Engine:
                     return found
                 scope = scope.parent
             return None
+        literal = literal.split("/_history/")[0]
+        full_url: str | None = None
         while scope is not None:
-            found = scope.bundle_entries.get(literal)
-            if found is None and "/_history/" in literal:
-                found = scope.bundle_entries.get(literal.split("/_history/")[0])
-            if found is not None:
-                return found
+            full_url = full_url or scope.full_url
+            if scope.by_type_and_id is not None:
+                found = self._in_bundle(scope, literal, full_url)
+                if found is not None:
+                    return found
             scope = scope.parent
         return None
+
+    @staticmethod
+    def _in_bundle(scope: Scope, literal: str, full_url: str | None) -> Mapping[str, Any] | None:
+        if reference_type(literal) is None or "://" in literal:
+            return scope.bundle_entries.get(literal)
+        base = _RESTFUL_BASE.fullmatch(full_url) if full_url else None
+        if base is not None:
+            found = scope.bundle_entries.get(base.group(1) + literal)
+            if found is not None or scope.strict:
+                return found
+        if scope.strict:
+            return None
+        return (scope.by_type_and_id or {}).get(literal)
 
     def evaluating_in(self, frame: Frame) -> None:
         """FHIRPath's resolve() needs the resource being walked; it is set before each evaluation."""
@@ -186,10 +229,8 @@ class Engine:
             return False
         scope: Scope | None = frame.scope
         while scope is not None:
-            for full_url in scope.bundle_entries:
-                match = _RESTFUL_BASE.fullmatch(full_url)
-                if match is not None:
-                    return True
+            if any(_RESTFUL_BASE.fullmatch(full_url) for full_url in scope.bundle_entries):
+                return True
             scope = scope.parent
         return False
 

@@ -10,7 +10,8 @@ if TYPE_CHECKING:
     from conformance.validation.report import Loc
     from conformance.validation.walker import Frame, Walker
 
-ANYWHERE = frozenset({"Element", "Resource", "DomainResource", "BackboneElement", "*"})
+ANYWHERE = frozenset({"Element", "*"})
+RESOURCE_CONTEXTS = frozenset({"Resource", "DomainResource"})
 
 
 def _holder(loc: Loc | None, frame: Frame) -> list[Any]:
@@ -139,6 +140,8 @@ class ExtensionChecks:
         if holder is None:
             return set()
         candidates = {_resource_relative_path(holder), holder.rule_path, holder.base_path, holder.type_code}
+        if _is_resource_loc(holder):
+            candidates |= RESOURCE_CONTEXTS
         rule_parent = rule.path.rsplit(".", 1)[0]
         candidates.add(rule_parent)
         return {c for c in candidates if c}

@@ -7,7 +7,6 @@ silent pass.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import Constraint, ElementRule, Plan, TypeRef
@@ -64,9 +63,7 @@ class InvariantChecks:
         expression = constraint.expression
         if not expression:
             return
-        verdict = native_verdict(constraint.key, focus)
-        if verdict is None:
-            verdict = self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
+        verdict = self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
         if verdict is None or verdict:
             return
         severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
@@ -100,7 +97,7 @@ class InvariantChecks:
         if reason is None:
             try:
                 walker.engine.evaluating_in(frame)
-                compiled = self.fhirpath.compile(expression)
+                compiled = self.fhirpath.compile(expression, key=constraint.key)
                 return bool(
                     compiled.is_satisfied(
                         focus, resource=frame.resource, root_resource=frame.root, focus_type=focus_type
@@ -119,13 +116,3 @@ class InvariantChecks:
             dedupe=("not-checked", constraint.key),
         )
         return None
-
-
-def native_verdict(key: str, focus: Any) -> bool | None:
-    """The two invariants on every element, evaluated without FHIRPath (same results, far cheaper)."""
-    if key == "ele-1" and isinstance(focus, Mapping):
-        return any(name != "id" for name in focus)
-    if key == "ext-1" and isinstance(focus, Mapping):
-        has_value = any(name.startswith("value") for name in focus)
-        return bool(focus.get("extension")) != has_value
-    return None

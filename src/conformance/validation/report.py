@@ -77,6 +77,7 @@ class Reporter:
     def __init__(self) -> None:
         self.found: list[Found] = []
         self._seen: set[tuple[Any, ...]] = set()
+        self._errors = 0
 
     def add(
         self,
@@ -107,6 +108,8 @@ class Reporter:
             constraint=constraint,
         )
         self.found.append(Found(issue, loc.json_path if loc is not None else ()))
+        if severity.is_error:
+            self._errors += 1
 
     def error(self, code: str, message_id: str, message: str, loc: Loc | None, **kw: Any) -> None:
         self.add(Severity.ERROR, code, message_id, message, loc, **kw)
@@ -117,9 +120,23 @@ class Reporter:
     def info(self, code: str, message_id: str, message: str, loc: Loc | None, **kw: Any) -> None:
         self.add(Severity.INFORMATION, code, message_id, message, loc, **kw)
 
+    def absorb(self, other: Reporter) -> None:
+        """Take over what a trial walk found (its issues already carry their locations)."""
+        for found in other.found:
+            issue = found.issue
+            key = (issue.severity, issue.location, issue.message_id, issue.message)
+            if key not in self._seen:
+                self._seen.add(key)
+                self.found.append(found)
+                self._errors += issue.severity.is_error
+
     @property
     def has_errors(self) -> bool:
-        return any(found.issue.severity.is_error for found in self.found)
+        return self.error_count > 0
+
+    @property
+    def error_count(self) -> int:
+        return self._errors
 
     def positioned(self, position: Callable[[JsonPath], tuple[int, int] | None]) -> list[Issue]:
         issues = []

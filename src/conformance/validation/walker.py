@@ -76,11 +76,19 @@ class Walker:
             resource_loc=loc,
             scope=self.engine.scope_for(resource, loc, frame),
         )
-        plans = self._profiles_for(resource, base, loc, explicit_profiles)
-        for plan in plans:
-            self.element_object(resource, plan.root, None, loc, plan, inner, resource_root=True)
-            self.engine.invariants.check(self, plan.root, None, resource, loc, plan, inner)
+        profiles = self._profiles_for(resource, base, loc, explicit_profiles)[1:]
+        errors_before = self.report.error_count
+        for plan in profiles:
+            self._against(resource, plan, loc, inner)
+        # A profile holds every rule of its base, so the base can only add the reference validator's
+        # base-attributed duplicates of errors already found: walk it when there are some, or no profile.
+        if not profiles or self.report.error_count > errors_before:
+            self._against(resource, base, loc, inner)
         self.engine.resource_rules(self, resource, loc, inner)
+
+    def _against(self, resource: Mapping[str, Any], plan: Plan, loc: Loc, frame: Frame) -> None:
+        self.element_object(resource, plan.root, None, loc, plan, frame, resource_root=True)
+        self.engine.invariants.check(self, plan.root, None, resource, loc, plan, frame)
 
     def _profiles_for(self, resource: Mapping[str, Any], base: Plan, loc: Loc, explicit: Sequence[str]) -> list[Plan]:
         """The base definition, then every profile that applies (as the HL7 validator, both are walked)."""
@@ -479,8 +487,7 @@ class Walker:
             sandbox = Reporter()
             Walker(self.engine, sandbox).element_object(value, profile.root, None, loc, profile, frame)
             if not sandbox.has_errors:
-                for found in sandbox.found:
-                    self.report.found.append(found)
+                self.report.absorb(sandbox)
                 return
             trials.append((profile.canonical, sandbox))
         if not trials:

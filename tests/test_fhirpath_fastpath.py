@@ -1,0 +1,198 @@
+"""The native fast paths give exactly what fhirpathpy gives, on many generated inputs.
+
+Inputs are JSON shapes built from the names these invariants look at (plus noise):
+well-formed elements, primitives with `_name` siblings, nulls inside lists, lists where
+single values belong, values of the wrong JSON type. For each, the fast path and the
+general evaluation must return the same collection, or both raise FhirPathError.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from conformance.fhirpath import FhirPathEngine, FhirPathError, Primitive
+from conformance.fhirpath.fastpath import FAST_PATHS
+from conformance.fhirversion import FhirVersion
+
+ENGINES = {version: FhirPathEngine(version) for version in FhirVersion}
+
+NAMES = [
+    "id", "extension", "url", "valueString", "valueBoolean", "valueQuantity", "valueFoo", "value",
+    "start", "end", "reference", "display", "contained", "meta", "versionId", "lastUpdated", "security",
+    "text", "div", "name", "telecom", "address", "organization", "resourceType", "fhir_comments", "",
+]  # fmt: skip
+DATES = [
+    "2020", "2020-01", "2020-01-01", "2020-01-01T10:00:00Z", "2020-01-01T10:00:00+01:00",
+    "2019-12-31T23:59:59.5Z", "2020-13-45", "T10:00", "not a date",
+]  # fmt: skip
+STRINGS = ["", "#", "#a", "#b", "a", "Patient/1", *DATES, '<div xmlns="http://www.w3.org/1999/xhtml">x</div>']
+
+scalars = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.sampled_from([Decimal("1.5"), Decimal("0")]),
+    st.sampled_from(STRINGS),
+)
+
+
+def _objects(children: st.SearchStrategy[Any]) -> st.SearchStrategy[dict[str, Any]]:
+    keys = st.sampled_from(NAMES).flatmap(lambda name: st.sampled_from([name, f"_{name}"]))
+    return st.dictionaries(keys, children, max_size=6)
+
+
+json_values = st.recursive(
+    scalars,
+    lambda children: st.one_of(st.lists(children, max_size=3), _objects(children)),
+    max_leaves=25,
+)
+resources = _objects(json_values).map(lambda data: {**data, "resourceType": "Patient"})
+element_focus = st.one_of(
+    _objects(json_values),
+    resources,
+    scalars,
+    st.builds(Primitive, scalars, st.one_of(st.none(), _objects(json_values))),
+)
+focus_types = st.sampled_from(
+    [None, "Element", "Extension", "Period", "Reference", "Identifier", "Patient.contact", "string",
+     "dateTime", "Narrative", "xhtml", "Patient", "Quantity"]
+)  # fmt: skip
+
+# Resources whose contained resources do and do not reference each other (dom-3).
+local_refs = st.sampled_from(["#a", "#b", "#", "#c", "a", "Patient/1", ""])
+referring = st.one_of(
+    st.fixed_dictionaries({"reference": local_refs}),
+    st.fixed_dictionaries({"url": st.just("u"), "valueCanonical": local_refs}),
+    st.fixed_dictionaries({"url": st.just("u"), "valueUri": local_refs}),
+    st.fixed_dictionaries({"url": st.just("u"), "valueString": local_refs}),
+)
+contained_resources = st.fixed_dictionaries(
+    {"resourceType": st.sampled_from(["Organization", "Practitioner", "Basic"])},
+    optional={
+        "id": st.sampled_from(["a", "b", "c", "", 7]),
+        "extension": st.lists(referring.filter(lambda item: "url" in item), max_size=2),
+        "partOf": referring.filter(lambda item: "reference" in item),
+        "contained": st.lists(
+            st.fixed_dictionaries({"resourceType": st.just("Basic"), "id": st.just("d")}), max_size=1
+        ),
+    },
+)
+containers = st.fixed_dictionaries(
+    {
+        "resourceType": st.sampled_from(["Patient", "Observation"]),
+        "contained": st.lists(contained_resources, max_size=3),
+    },
+    optional={
+        "managingOrganization": referring.filter(lambda item: "reference" in item),
+        "extension": st.lists(referring.filter(lambda item: "url" in item), max_size=2),
+        "identifier": st.lists(st.fixed_dictionaries({"system": local_refs}), max_size=1),
+    },
+)
+
+FAST_TEXTS = sorted(FAST_PATHS)
+ELE_1 = "hasValue() or (children().count() > id.count())"
+EXT_1 = "extension.exists() != value.exists()"
+
+
+def _outcome(function: Any, focus: Any, **arguments: Any) -> tuple[str, Any]:
+    try:
+        return "value", function(focus, **arguments)
+    except FhirPathError:
+        return "error", None
+
+
+@pytest.mark.parametrize("version", list(FhirVersion), ids=str)
+@pytest.mark.parametrize("text", FAST_TEXTS)
+@settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(focus=element_focus, focus_type=focus_types, root=st.one_of(st.none(), resources))
+def test_fast_path_agrees_with_fhirpathpy(
+    version: FhirVersion, text: str, focus: Any, focus_type: str | None, root: dict[str, Any] | None
+) -> None:
+    compiled = ENGINES[version].compile(text)
+    assert compiled.is_fast
+    arguments = {"focus_type": focus_type, "resource": root, "root_resource": root}
+    assert _outcome(compiled.evaluate, focus, **arguments) == _outcome(
+        compiled.evaluate_general, focus, **arguments
+    )
+
+
+@pytest.mark.parametrize("version", list(FhirVersion), ids=str)
+@pytest.mark.parametrize("text", FAST_TEXTS)
+@settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(resource=resources)
+def test_fast_path_agrees_on_resources_as_their_own_root(
+    version: FhirVersion, text: str, resource: Any
+) -> None:
+    compiled = ENGINES[version].compile(text)
+    assert _outcome(compiled.evaluate, resource) == _outcome(compiled.evaluate_general, resource)
+
+
+@pytest.mark.parametrize("version", list(FhirVersion), ids=str)
+@pytest.mark.parametrize("text", [text for text in FAST_TEXTS if text.startswith("contained.")])
+@settings(max_examples=80, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(resource=containers)
+def test_fast_path_agrees_on_contained_resources(version: FhirVersion, text: str, resource: Any) -> None:
+    compiled = ENGINES[version].compile(text)
+    assert _outcome(compiled.evaluate, resource) == _outcome(compiled.evaluate_general, resource)
+
+
+@pytest.mark.parametrize(
+    ("text", "focus", "focus_type", "expected"),
+    [
+        (ELE_1, "x", "string", [True]),
+        (ELE_1, "", "string", [False]),
+        (ELE_1, {"id": "a"}, "Identifier", [False]),
+        (ELE_1, {"id": "a", "value": None}, "Identifier", [False]),
+        (ELE_1, {"_value": {"id": "v"}}, "Identifier", [True]),
+        (ELE_1, Primitive(None, {"id": "a"}), "string", [False]),
+        (EXT_1, {"url": "u"}, "Extension", [False]),
+        (EXT_1, {"url": "u", "valueBoolean": False}, "Extension", [True]),
+        (EXT_1, {"url": "u", "_valueCode": {"id": "c"}}, "Extension", [True]),
+        ("start.hasValue().not() or end.hasValue().not() or (start <= end)",
+         {"start": "2020", "end": "2020-06"}, "Period", []),
+    ],
+)  # fmt: skip
+def test_fast_path_examples(text: str, focus: Any, focus_type: str, expected: list[Any]) -> None:
+    compiled = ENGINES[FhirVersion.R4].compile(text)
+    assert compiled.is_fast
+    assert compiled.evaluate(focus, focus_type=focus_type) == expected
+    assert compiled.evaluate_general(focus, focus_type=focus_type) == expected
+
+
+@pytest.mark.parametrize("text", [text for text in FAST_TEXTS if text.startswith("contained.where")])
+def test_dom_3_fast_path_on_written_cases(text: str) -> None:
+    compiled = ENGINES[FhirVersion.R4].compile(text)
+    referenced = {"resourceType": "Patient", "contained": [{"resourceType": "Basic", "id": "a"}],
+                  "managingOrganization": {"reference": "#a"}}  # fmt: skip
+    orphan = {"resourceType": "Patient", "contained": [{"resourceType": "Basic", "id": "a"}]}
+    without_id = {"resourceType": "Patient", "contained": [{"resourceType": "Basic"}]}
+    odd_id = {"resourceType": "Patient", "contained": [{"resourceType": "Basic", "id": 7}]}
+    assert compiled.evaluate(referenced) == compiled.evaluate_general(referenced) == [True]
+    assert compiled.evaluate(orphan) == compiled.evaluate_general(orphan) == [False]
+    assert compiled.evaluate(without_id) == compiled.evaluate_general(without_id) == [True]
+    assert (
+        _outcome(compiled.evaluate, odd_id) == _outcome(compiled.evaluate_general, odd_id) == ("error", None)
+    )
+
+
+def test_every_fast_path_text_compiles_in_a_version_that_publishes_it() -> None:
+    for text in FAST_PATHS:
+        assert any(ENGINES[version].compile(text).is_fast for version in FhirVersion)
+
+
+def test_input_a_fast_path_did_not_foresee_goes_to_the_general_evaluation() -> None:
+    compiled = ENGINES[FhirVersion.R4].compile(ELE_1)
+    with pytest.raises(FhirPathError):
+        compiled.evaluate({1: "a key that is not text"}, focus_type="Identifier")
+
+
+def test_fast_paths_can_be_switched_off() -> None:
+    engine = FhirPathEngine(FhirVersion.R4, fast_paths=False)
+    compiled = engine.compile(ELE_1)
+    assert not compiled.is_fast
+    assert compiled.evaluate({"id": "a"}, focus_type="Identifier") == [False]
