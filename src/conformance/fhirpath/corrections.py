@@ -32,6 +32,12 @@ _ELD19_CHARACTERS = "[^\\\\s\\\\.,:;\\\\\\'\"\\\\/|?!@#$%&*()\\\\[\\\\]{}]"
 
 CORRECTIONS: tuple[Correction, ...] = (
     Correction(
+        published="enableWhen.count() > 2 implies enableBehavior.exists()",
+        corrected="enableWhen.count() > 1 implies enableBehavior.exists()",
+        reason="que-12's own human text says 'more than one enableWhen'; the published count is off by one",
+        versions=_R4,
+    ),
+    Correction(
         published=f"name.matches('{_NAME_PATTERN}')",
         corrected=f"name.exists() implies name.matches('^{_NAME_PATTERN}$')",
         reason="the pattern is meant for the whole name, and a missing name is allowed (xxx-0)",
