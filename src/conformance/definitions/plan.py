@@ -38,11 +38,15 @@ _SYSTEM_TO_FHIR = {
 }
 
 
+PROFILE_ELEMENT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/elementdefinition-profile-element"
+
+
 @dataclass(frozen=True)
 class TypeRef:
     code: str
     profiles: tuple[str, ...] = ()
     target_profiles: tuple[str, ...] = ()
+    profile_element: str | None = None  # an element inside the profile, rather than its root
 
     @property
     def is_primitive(self) -> bool:
@@ -203,8 +207,26 @@ def _type_refs(element: Mapping[str, Any]) -> tuple[TypeRef, ...]:
         code = _type_code(entry)
         if not code:
             continue
-        refs.append(TypeRef(code, _as_tuple(entry.get("profile")), _as_tuple(entry.get("targetProfile"))))
+        refs.append(
+            TypeRef(
+                code,
+                _as_tuple(entry.get("profile")),
+                _as_tuple(entry.get("targetProfile")),
+                _profile_element(entry),
+            )
+        )
     return tuple(refs)
+
+
+def _profile_element(type_entry: Mapping[str, Any]) -> str | None:
+    extras = type_entry.get("_profile")
+    for extra in extras if isinstance(extras, list) else [extras]:
+        if not isinstance(extra, Mapping):
+            continue
+        for extension in extra.get("extension", ()) or ():
+            if extension.get("url") == PROFILE_ELEMENT_EXTENSION and isinstance(extension.get("valueString"), str):
+                return str(extension["valueString"])
+    return None
 
 
 def _regex_of(element: Mapping[str, Any]) -> str | None:

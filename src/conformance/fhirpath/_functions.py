@@ -477,7 +477,11 @@ def _resolve_one(environment: Environment, value: Any) -> Mapping[str, Any] | No
     if not isinstance(reference, str) or not reference:
         return None
     if reference.startswith("#"):
-        return _contained(environment.scope, reference[1:])
+        local = _contained(environment.scope, reference[1:])
+        if local is not None or environment.hooks.resolve is None:
+            return local
+        # The focus resource may hold Bundle entries whose own contained resources the reference means.
+        return environment.hooks.resolve(reference, environment.scope)
     if environment.hooks.resolve is None:
         return None
     return environment.hooks.resolve(reference, environment.scope)

@@ -83,6 +83,14 @@ def _type_and_id_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
     return index
 
 
+def _contained_in_entries(bundle: Mapping[str, Any], wanted: str) -> Mapping[str, Any] | None:
+    for entry in _bundle_entries(bundle):
+        found = _contained_index(entry["resource"]).get(wanted)
+        if found is not None:
+            return found
+    return None
+
+
 def _entry_full_url(loc: Loc, frame: Frame | None) -> str | None:
     """The fullUrl of the Bundle entry a resource sits in, if it sits in one."""
     if frame is None or loc.name != "resource" or loc.parent is None or loc.parent.index is None:
@@ -237,7 +245,11 @@ class Engine:
     def resolve_for_fhirpath(self, literal: str, _scope: Any = None) -> Mapping[str, Any] | None:
         if self._current is None:
             return None
-        return self.resolve_literal(literal, self._current)
+        found = self.resolve_literal(literal, self._current)
+        if found is None and literal.startswith("#") and self._current.resource.get("resourceType") == "Bundle":
+            # An expression on a Bundle reaches into its entries: `#id` is local to the entry that holds it.
+            found = _contained_in_entries(self._current.resource, literal[1:])
+        return found
 
     def bindings_member_of(self, value: Any, value_set: str) -> bool | None:
         return self.bindings.member_of(value, value_set)

@@ -7,6 +7,7 @@ silent pass.
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import Constraint, ElementRule, Plan, TypeRef
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from conformance.validation.report import Loc
     from conformance.validation.walker import Frame, Walker
 
+_NARRATIVE_LINK = re.compile(r"""(?:href|src)\s*=\s*["']#([^"']*)["']""")
 GENERIC_TYPES = frozenset({"BackboneElement", "Element"})
 
 
@@ -63,7 +65,10 @@ class InvariantChecks:
         expression = constraint.expression
         if not expression or _reported_as_empty_array(constraint, focus):
             return
-        verdict = self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
+        if constraint.key == "dom-3" and isinstance(focus, dict):
+            verdict: bool | None = contained_are_referenced(focus)
+        else:
+            verdict = self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
         if verdict is None or verdict:
             return
         severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
@@ -121,3 +126,39 @@ class InvariantChecks:
 def _reported_as_empty_array(constraint: Constraint, focus: Any) -> bool:
     """An element left empty by an empty JSON array already has its structure error: ele-1 would repeat it."""
     return constraint.key == "ele-1" and isinstance(focus, dict) and any(v == [] for v in focus.values())
+
+
+def contained_are_referenced(resource: dict[str, Any]) -> bool:
+    """dom-3 as the reference validator checks it: each contained resource is pointed at by `#id`.
+
+    The pointer may be any reference, canonical or uri in the container or in another contained
+    resource, or a link in the narrative (`href`/`src`); a contained resource may instead point back
+    at its container with `#`.
+    """
+    contained = resource.get("contained")
+    if not isinstance(contained, list) or not contained:
+        return True
+    pointers = _local_pointers(resource)
+    for item in contained:
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str):
+            continue
+        if "#" + item["id"] not in pointers and "#" not in _local_pointers(item):
+            return False
+    return True
+
+
+def _local_pointers(node: Any) -> set[str]:
+    found: set[str] = set()
+    pending = [node]
+    while pending:
+        current = pending.pop()
+        if isinstance(current, dict):
+            pending.extend(current.values())
+        elif isinstance(current, list):
+            pending.extend(current)
+        elif isinstance(current, str) and "#" in current:
+            if current.startswith("#"):
+                found.add(current)
+            elif current.lstrip().startswith("<"):
+                found.update("#" + match for match in _NARRATIVE_LINK.findall(current))
+    return found

@@ -136,6 +136,9 @@ class Walker:
 
     def children_of(self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan) -> tuple[list[ElementRule], Plan]:
         """The child rules of an element: from the profile when it unfolds them, else from the type."""
+        borrowed = self._profile_element(type_ref or (rule.types[0] if len(rule.types) == 1 else None))
+        if borrowed is not None:
+            return borrowed
         if rule.children:
             return rule.children, plan
         if rule.content_reference:
@@ -146,6 +149,16 @@ class Walker:
         if type_plan is None:
             return [], plan
         return type_plan.root.children, type_plan
+
+    def _profile_element(self, type_ref: TypeRef | None) -> tuple[list[ElementRule], Plan] | None:
+        """A type that names one element of another profile (a library of sections, say) takes its children."""
+        if type_ref is None or type_ref.profile_element is None or not type_ref.profiles:
+            return None
+        library = self.definitions.plan(type_ref.profiles[0])
+        element = library.element(type_ref.profile_element) if library is not None else None
+        if library is None or element is None:
+            return None
+        return element.children, library
 
     def type_plan(self, type_ref: TypeRef | None) -> Plan | None:
         if type_ref is None:

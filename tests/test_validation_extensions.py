@@ -1,0 +1,190 @@
+"""Extensions: known and unknown, modifier extensions, value types, context of use, complex extensions.
+
+Definitions (fixtures/validation/profiles): ext-favourite-colour (valueString, on Patient), ext-name-note
+(valueString, on HumanName), ext-complex-consent (sub-extensions status 1..1 valueCode and note 0..1
+valueString, closed, on Patient), ext-modifier-flag (a modifier, valueBoolean, on Patient); and core ones
+(patient-birthPlace valueAddress on Patient, iso21090-EN-qualifier valueCode on HumanName.given ...).
+Unknown extensions use the reserved `.test` domain: example.org URLs are treated as placeholders.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from conftest import FixtureRunner
+
+pytestmark = pytest.mark.shared
+
+COMPLEX_EXTENSION_BUG = (
+    "engine: the sub-extensions of a complex extension (relative urls such as 'status') are looked up as "
+    "extension definitions and reported as extension.unknown, instead of being matched to the slices of "
+    "the extension's own definition"
+)
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError, reason=COMPLEX_EXTENSION_BUG)
+def test_valid_extensions_are_clean(r4_fixtures: FixtureRunner) -> None:
+    outcome = r4_fixtures.validate("extensions/patient-valid.json")
+    assert r4_fixtures.problems(outcome) == []
+
+
+def test_valid_extensions_have_no_errors(r4_fixtures: FixtureRunner) -> None:
+    # simple, complex and modifier extensions, on the resource, on a datatype and on a primitive
+    outcome = r4_fixtures.validate("extensions/patient-valid.json")
+    assert outcome.errors == ()
+
+
+INVALID = [
+    pytest.param(
+        "extensions/patient-unknown-modifier.json",
+        ["error extension.unknown-not-allowed @ Patient.modifierExtension[0]"],
+        id="unknown-modifier",
+    ),
+    pytest.param(
+        "extensions/observation-wrong-context.json",
+        [
+            "error extension.context @ Observation.extension[0]",  # ext-favourite-colour: Patient only
+            "error extension.context @ Observation.extension[1]",  # patient-birthPlace: Patient only
+        ],
+        id="wrong-resource",
+    ),
+    pytest.param(
+        "extensions/patient-name-note-misplaced.json",
+        ["error extension.context @ Patient.extension[0]"],  # ext-name-note: HumanName only
+        id="wrong-element",
+    ),
+    pytest.param(
+        "extensions/patient-url-missing.json",
+        # as the HL7 validator: the missing url, and Extension.url 1..1
+        [
+            "error extension.url-missing @ Patient.extension[0]",
+            "error cardinality.min @ Patient.extension[0]",
+        ],
+        id="url-missing",
+    ),
+    pytest.param(
+        "extensions/patient-wrong-value-type.json",
+        [
+            "error type.choice.not-allowed @ Patient.extension[0].value",  # valueInteger, string expected
+            "error type.choice.not-allowed @ Patient.extension[1].value",  # valueString, Address expected
+        ],
+        id="wrong-value-type",
+    ),
+    pytest.param(
+        "extensions/patient-complex-invalid.json",
+        [
+            "error slice.min @ Patient.extension[0]",  # the required 'status' sub-extension is missing
+            "error slice.no-match @ Patient.extension[0].extension[1]",  # 'bogus': the slicing is closed
+        ],
+        id="complex",
+        marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=COMPLEX_EXTENSION_BUG),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "expected"), INVALID)
+def test_extension_errors(r4_fixtures: FixtureRunner, name: str, expected: list[str]) -> None:
+    outcome = r4_fixtures.validate(name)
+    assert r4_fixtures.findings(outcome) == sorted(expected)
+    assert not outcome.valid
+
+
+def test_unknown_extension_is_a_warning(r4_fixtures: FixtureRunner) -> None:
+    outcome = r4_fixtures.validate("extensions/patient-unknown.json")
+    assert r4_fixtures.findings(outcome) == ["warning extension.unknown @ Patient.extension[0]"]
+    assert outcome.valid
+
+
+def test_example_org_extensions_are_placeholders(r4_fixtures: FixtureRunner) -> None:
+    payload = {
+        "resourceType": "Patient",
+        "extension": [{"url": "http://example.org/fhir/StructureDefinition/made-up", "valueString": "x"}],
+    }
+    assert r4_fixtures.findings(r4_fixtures.validate_data(payload)) == []
+
+
+def test_context_on_an_element_a_profile_unfolds(r4_fixtures: FixtureRunner) -> None:
+    # test-patient-types constrains Patient.name.prefix, so the profile's snapshot unfolds HumanName
+    outcome = r4_fixtures.validate("extensions/patient-profiled-element-context.json", ["test-patient-types"])
+    assert r4_fixtures.findings(outcome) == []
+
+
+def test_context_on_a_datatype_element_without_a_profile(r4_fixtures: FixtureRunner) -> None:
+    outcome = r4_fixtures.validate("extensions/patient-profiled-element-context.json")
+    assert r4_fixtures.findings(outcome) == []
+
+
+def _patient_with(extension: dict[str, Any], where: str) -> dict[str, Any]:
+    patient: dict[str, Any] = {"resourceType": "Patient", "name": [{"family": "Smith"}]}
+    patient["birthDate"] = "1980-01-01"
+    if where == "resource":
+        patient["extension"] = [extension]
+    elif where == "name":
+        patient["name"][0]["extension"] = [extension]
+    else:
+        patient["_birthDate"] = {"extension": [extension]}
+    return patient
+
+
+EXAMPLE = "http://example.org/fhir/StructureDefinition/"
+CORE = "http://hl7.org/fhir/StructureDefinition/"
+BIRTH_TIME = {"url": CORE + "patient-birthTime", "valueDateTime": "1980-01-01"}
+DATA_ABSENT = {"url": CORE + "data-absent-reason", "valueCode": "unknown"}
+QUALIFIER = {"url": CORE + "iso21090-EN-qualifier", "valueCode": "CL"}
+
+
+@pytest.mark.parametrize(
+    ("extension", "where", "expected"),
+    [
+        (BIRTH_TIME, "birthDate", []),  # context Patient.birthDate
+        (BIRTH_TIME, "resource", ["error extension.context @ Patient.extension[0]"]),
+        # iso21090-EN-qualifier is for HumanName.given, .family, .prefix and .suffix, not HumanName
+        (QUALIFIER, "name", ["error extension.context @ Patient.name[0].extension[0]"]),
+        (DATA_ABSENT, "birthDate", []),  # context Element: anywhere
+        (DATA_ABSENT, "name", []),
+    ],
+    ids=[
+        "birth-time-on-birth-date",
+        "birth-time-on-resource",
+        "qualifier-on-name",
+        "absent-reason-on-date",
+        "absent-reason-on-name",
+    ],
+)
+def test_core_extension_contexts(
+    r4_fixtures: FixtureRunner, extension: dict[str, Any], where: str, expected: list[str]
+) -> None:
+    outcome = r4_fixtures.validate_data(_patient_with(extension, where))
+    assert r4_fixtures.findings(outcome) == expected
+
+
+def test_known_modifier_extension_is_accepted_as_modifier(r4_fixtures: FixtureRunner) -> None:
+    payload = {
+        "resourceType": "Patient",
+        "modifierExtension": [{"url": EXAMPLE + "ext-modifier-flag", "valueBoolean": True}],
+    }
+    assert r4_fixtures.findings(r4_fixtures.validate_data(payload)) == []
+
+
+def test_extension_definition_rules_apply(r4_fixtures: FixtureRunner) -> None:
+    # ext-favourite-colour needs a value (1..1) and allows no sub-extensions (0..0)
+    payload = {
+        "resourceType": "Patient",
+        "extension": [
+            {
+                "url": EXAMPLE + "ext-favourite-colour",
+                "extension": [{"url": "http://unknown.test/x", "valueString": "y"}],
+            }
+        ],
+    }
+    outcome = r4_fixtures.validate_data(payload)
+    assert r4_fixtures.findings(outcome) == sorted(
+        [
+            "error cardinality.max @ Patient.extension[0].extension[0]",
+            "error cardinality.min @ Patient.extension[0]",
+            "warning extension.unknown @ Patient.extension[0].extension[0]",
+        ]
+    )
