@@ -57,11 +57,6 @@ FAILING = [
         "invariants/patient-extension-value-and-children.json",
         ["error ext-1 @ Patient.extension[0]"],
         id="ext-1",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=AssertionError,
-            reason="engine: invariants (ext-1) are not checked on an extension whose definition is unknown",
-        ),
     ),
 ]
 
@@ -96,12 +91,6 @@ def test_best_practice_constraint_is_only_a_warning(r4_fixtures: FixtureRunner) 
     assert outcome.valid
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine: without a FHIRPath engine, invariants pass silently instead of being reported "
-    "as invariant.not-checked",
-)
 def test_without_fhirpath_invariants_are_reported_not_checked(
     r4_context: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -106,11 +106,6 @@ def test_unresolved_reference_in_a_collection_is_not_an_error(r4_fixtures: Fixtu
     assert r4_fixtures.findings(outcome) == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="engine: '#' in a contained resource resolves to that contained resource, not to its container",
-)
 def test_reference_to_the_container_resolves(r4_fixtures: FixtureRunner) -> None:
     # a contained resource may point back at its container with "#"
     payload = r4_fixtures.load("references/observation-contained-valid.json")

@@ -45,7 +45,6 @@ VALID = [
         "slicing/patient-extension-valid.json",
         "test-patient-extension-slices",
         id="extension-url",
-        marks=pytest.mark.xfail(strict=True, raises=AssertionError, reason=COMPLEX_EXTENSION_BUG),
     ),
 ]
 
@@ -74,13 +73,6 @@ INVALID = [
         VALUE_TYPE,
         ["error cardinality.min @ Observation.value"],  # valueQuantity is the slice; its unit is missing
         id="type-choice",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=AssertionError,
-            reason="engine: a type discriminator on value[x] ($this) does not use the type the JSON name "
-            "gives (valueQuantity), so the item is never assigned to its slice and the slice's rules "
-            "are not checked",
-        ),
     ),
     pytest.param(
         "slicing/bundle-type-invalid.json",

@@ -230,6 +230,10 @@ def _profile_element(type_entry: Mapping[str, Any]) -> str | None:
 
 
 def _regex_of(element: Mapping[str, Any]) -> str | None:
+    # R4 puts the regex extension on the ElementDefinition; the core primitives put it on the type.
+    for extension in element.get("extension", ()) or ():
+        if extension.get("url") in REGEX_EXTENSIONS and isinstance(extension.get("valueString"), str):
+            return str(extension["valueString"])
     for entry in element.get("type", ()) or ():
         for extension in entry.get("extension", ()) or ():
             if extension.get("url") in REGEX_EXTENSIONS and isinstance(extension.get("valueString"), str):

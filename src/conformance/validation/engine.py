@@ -196,7 +196,7 @@ class Engine:
         scope: Scope | None = frame.scope
         if literal.startswith("#"):
             if literal == "#":
-                return frame.resource
+                return frame.root  # `#` alone is the container of a contained resource
             while scope is not None:
                 found = scope.contained.get(literal[1:])
                 if found is not None:

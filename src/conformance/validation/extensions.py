@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from conformance.definitions.plan import ElementRule, Plan
+from conformance.definitions.plan import ElementRule, Plan, TypeRef
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
     from conformance.validation.walker import Frame, Walker
 
+EXTENSION_TYPE = TypeRef("Extension")
 ANYWHERE = frozenset({"Element", "*"})
 RESOURCE_CONTEXTS = frozenset({"Resource", "DomainResource"})
 
@@ -77,6 +78,13 @@ class ExtensionChecks:
             )
             self._as_plain_extension(walker, value, loc, frame)
             return
+        if ":" not in url:
+            # A sub-extension of a complex extension: its url names a slice of the parent's definition,
+            # which the slicing of the parent already matched; here only its own element rules apply.
+            as_extension = rule.types[0] if rule.types else EXTENSION_TYPE
+            walker.element_object(value, rule, as_extension, loc, plan, frame)
+            walker.engine.invariants.check(walker, rule, as_extension, value, loc, plan, frame)
+            return
         definition = walker.definitions.plan(url)
         if definition is None:
             self._unknown(walker, url, rule, loc)
@@ -92,6 +100,7 @@ class ExtensionChecks:
         generic = walker.definitions.type_plan("Extension")
         if generic is not None:
             walker.element_object(value, generic.root, None, loc, generic, frame)
+            walker.engine.invariants.check(walker, generic.root, None, value, loc, generic, frame)
 
     @staticmethod
     def _unknown(walker: Walker, url: str, rule: ElementRule, loc: Loc) -> None:

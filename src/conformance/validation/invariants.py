@@ -96,9 +96,7 @@ class InvariantChecks:
         loc: Loc,
         frame: Frame,
     ) -> bool | None:
-        if self.fhirpath is None:
-            return None
-        reason = self._broken.get(expression)
+        reason = self._broken.get(expression) if self.fhirpath is not None else "no FHIRPath engine is available"
         if reason is None:
             try:
                 walker.engine.evaluating_in(frame)

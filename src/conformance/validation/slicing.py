@@ -187,7 +187,7 @@ class SlicingChecks:
                 raise _Unknown("no element at the discriminator path")
             return bool(values) if target.min > 0 else not values if target.max == 0 else True
         if kind == "type":
-            return self._type_matches(walker, values, slice_rule, steps, plan)
+            return self._type_matches(walker, values, slice_rule, steps, plan, item)
         if kind == "profile":
             return self._profile_matches(walker, values, slice_rule, steps, plan, frame)
         raise _Unknown(f"discriminator type {kind}")
@@ -216,7 +216,13 @@ class SlicingChecks:
         raise _Unknown("the slice has no fixed value or pattern at the discriminator path")
 
     def _type_matches(
-        self, walker: Walker, values: list[Any], slice_rule: ElementRule, steps: Sequence[str], plan: Plan
+        self,
+        walker: Walker,
+        values: list[Any],
+        slice_rule: ElementRule,
+        steps: Sequence[str],
+        plan: Plan,
+        item: Item,
     ) -> bool:
         target = _rule_at(walker, slice_rule, steps, plan)
         if target is None or not target.types:
@@ -224,10 +230,15 @@ class SlicingChecks:
         allowed = {t.code for t in target.types}
         if steps and steps[-1] == "resolve()":
             allowed = {_profile_type(walker, url) for t in target.types for url in t.target_profiles}
+        on_item = all(step == "$this" for step in steps)
         for value in values:
             found = _type_of(value)
+            if found is None and on_item and item.type_ref is not None:
+                found = item.type_ref.code  # a choice element says its type in its JSON name
             if found is not None and found in allowed:
                 return True
+        if on_item and item.type_ref is not None:
+            return False
         if values and all(_type_of(v) is None for v in values):
             raise _Unknown("the type of the value is not known from the instance")
         return False
