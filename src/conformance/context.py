@@ -16,6 +16,7 @@ every returned dict as read-only.
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -400,12 +401,22 @@ def _load_file(path: Path, xml_reader: XmlLoader | None) -> _Extras:
     if path.suffix.lower() == ".xml":
         return xml_reader(path) if xml_reader is not None else _load_xml_file(path)
     try:
-        data = orjson.loads(path.read_bytes())
-    except orjson.JSONDecodeError as exc:
-        raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
+        raw = path.read_bytes()
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return _of_resources(_with_bundle_entries(str(path), _checked(data, str(path))))
+    return _of_resources(_with_bundle_entries(str(path), _checked(_json_resource(raw, path), str(path))))
+
+
+def _json_resource(raw: bytes, path: Path) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        try:
+            # Definitions written by hand often carry raw control characters (tabs, CR) inside strings:
+            # readable without doubt, so read them rather than refuse the whole file.
+            return json.loads(raw.decode("utf-8"), strict=False)
+        except (ValueError, UnicodeDecodeError):
+            raise InputError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno})") from None
 
 
 def _load_xml_file(path: Path) -> _Extras:

@@ -44,6 +44,21 @@ def _selected_by(walker: Walker, expression: str, holder: Any, frame: Frame) -> 
     return any(item is holder for item in selected)
 
 
+DEFINITION_VALUES = ("ElementDefinition.example", "ElementDefinition.fixed", "ElementDefinition.pattern",
+                     "ElementDefinition.defaultValue", "ElementDefinition.minValue", "ElementDefinition.maxValue")  # fmt: skip
+
+
+def _inside_definition_value(loc: Loc) -> bool:
+    """Values a profile shows or fixes are data about other elements: their extensions keep those contexts."""
+    current: Loc | None = loc.parent
+    while current is not None:
+        path = current.base_path or current.rule_path or ""
+        if path.startswith(DEFINITION_VALUES):
+            return True
+        current = current.parent
+    return False
+
+
 def _is_example_url(url: str) -> bool:
     host = url.split("://", 1)[-1].split("/", 1)[0].lower()
     return host == "example.org" or host.endswith(".example.org")
@@ -125,7 +140,7 @@ class ExtensionChecks:
     def _check_context(
         self, walker: Walker, definition: Plan, url: str, rule: ElementRule, loc: Loc, frame: Frame
     ) -> None:
-        if not definition.context:
+        if not definition.context or _inside_definition_value(loc):
             return
         candidates = self._candidates(rule, loc)
         holder = _holder(loc.parent, frame)
