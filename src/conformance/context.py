@@ -352,7 +352,7 @@ class XmlReader:
         self._model: Any = None
 
     def __call__(self, path: Path) -> _Extras:
-        # Imported here: the parser and the type model are built on the Context, so a top-level import would cycle.
+        # Imported here: the parser and type model are built on the Context; a top-level import would cycle.
         from conformance.definitions.typemodel import TypeModel  # noqa: PLC0415
         from conformance.instance import parse_file  # noqa: PLC0415
 

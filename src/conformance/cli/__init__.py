@@ -31,16 +31,10 @@ class _Parser(argparse.ArgumentParser):
 
 
 def _command_modules() -> list[ModuleType]:
-    from conformance.cli import packages_cmd, sample_cmd
+    # Imported here, not at the top: every command module imports this package's exit codes.
+    from conformance.cli import packages_cmd, sample_cmd, snapshot_cmd, validate_cmd  # noqa: PLC0415
 
-    modules: list[ModuleType] = [packages_cmd, sample_cmd]
-    for optional in ("validate_cmd", "snapshot_cmd", "assess_cmd"):
-        try:
-            modules.append(__import__(f"conformance.cli.{optional}", fromlist=["register"]))
-        except ModuleNotFoundError as exc:
-            if exc.name != f"conformance.cli.{optional}":
-                raise
-    return modules
+    return [packages_cmd, sample_cmd, validate_cmd, snapshot_cmd]
 
 
 def build_parser() -> argparse.ArgumentParser:

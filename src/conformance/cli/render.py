@@ -33,7 +33,9 @@ def _summary(outcome: Outcome) -> str:
     return f"{verdict}: {len(outcome.errors)} error(s), {len(outcome.warnings)} warning(s)"
 
 
-def print_text_outcomes(outcomes: Sequence[Outcome], files: Sequence[Path], notes: Sequence[str] = ()) -> None:
+def print_text_outcomes(
+    outcomes: Sequence[Outcome], files: Sequence[Path], notes: Sequence[str] = ()
+) -> None:
     console = _console()
     for note in notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")

@@ -36,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="CANONICAL_URL",
         help="also validate against this profile; repeatable",
     )
-    parser.add_argument("--format", choices=("text", "json"), default="text", help="output format (default text)")
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+    )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="payload files")
     parser.set_defaults(handler=run)
 

@@ -224,7 +224,9 @@ def _profile_element(type_entry: Mapping[str, Any]) -> str | None:
         if not isinstance(extra, Mapping):
             continue
         for extension in extra.get("extension", ()) or ():
-            if extension.get("url") == PROFILE_ELEMENT_EXTENSION and isinstance(extension.get("valueString"), str):
+            if extension.get("url") == PROFILE_ELEMENT_EXTENSION and isinstance(
+                extension.get("valueString"), str
+            ):
                 return str(extension["valueString"])
     return None
 
@@ -416,7 +418,9 @@ def _all_rules(root: ElementRule) -> Iterator[ElementRule]:
 def compile_plan(structure_definition: Mapping[str, Any]) -> Plan:
     """Compile a StructureDefinition that has a snapshot."""
     snapshot = structure_definition.get("snapshot")
-    elements: Sequence[Mapping[str, Any]] = snapshot.get("element", ()) if isinstance(snapshot, Mapping) else ()
+    elements: Sequence[Mapping[str, Any]] = (
+        snapshot.get("element", ()) if isinstance(snapshot, Mapping) else ()
+    )
     if not elements:
         raise PlanError(f"{structure_definition.get('url')} has no snapshot elements")
     root = compile_element(elements[0])
@@ -426,9 +430,13 @@ def compile_plan(structure_definition: Mapping[str, Any]) -> Plan:
     by_id = {rule.id: rule for rule in _all_rules(root)}
     return Plan(
         url=str(structure_definition.get("url", "")),
-        version=structure_definition.get("version") if isinstance(structure_definition.get("version"), str) else None,
+        version=structure_definition.get("version")
+        if isinstance(structure_definition.get("version"), str)
+        else None,
         name=str(structure_definition.get("name", "")),
-        type=str(structure_definition.get("type") or structure_definition.get("constrainedType") or root.path),
+        type=str(
+            structure_definition.get("type") or structure_definition.get("constrainedType") or root.path
+        ),
         kind=str(structure_definition.get("kind", "")),
         derivation=structure_definition.get("derivation"),
         base_definition=structure_definition.get("baseDefinition"),

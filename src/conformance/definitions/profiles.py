@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from conformance.definitions.plan import Plan, PlanError, compile_plan
+from conformance.definitions.snapshot import generate_snapshot
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Issue
 
@@ -50,7 +51,7 @@ class Definitions:
         key = url_or_type
         cached = self._plans.get(key, ...)
         if cached is not ...:
-            return cached  # type: ignore[return-value]
+            return cached
         with self._lock:
             plan = self._build(key)
             self._plans[key] = plan
@@ -65,7 +66,7 @@ class Definitions:
         """The base definition of a datatype or resource type."""
         cached = self._type_plans.get(type_code, ...)
         if cached is not ...:
-            return cached  # type: ignore[return-value]
+            return cached
         plan = self.plan(type_code if "/" in type_code else CORE_PREFIX + type_code)
         self._type_plans[type_code] = plan
         return plan
@@ -89,10 +90,8 @@ class Definitions:
         except PlanError:
             return None
 
-    def _generate(self, structure_definition: Mapping[str, Any]) -> tuple[Mapping[str, Any] | None, tuple[Issue, ...]]:
-        try:
-            from conformance.definitions import snapshot as snapshot_module
-        except ImportError:
-            return None, ()
-        result = snapshot_module.generate_snapshot(structure_definition, self.source, self.fhir_version)
+    def _generate(
+        self, structure_definition: Mapping[str, Any]
+    ) -> tuple[Mapping[str, Any] | None, tuple[Issue, ...]]:
+        result = generate_snapshot(structure_definition, self.source, self.fhir_version)
         return result.structure_definition, tuple(result.issues)

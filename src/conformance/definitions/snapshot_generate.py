@@ -51,6 +51,7 @@ _SEVERITY = {
     "snapshot.no-base": Severity.FATAL,
     "snapshot.circular-base": Severity.FATAL,
     "snapshot.unresolved-profile": Severity.WARNING,
+    "snapshot.profile-type-mismatch": Severity.WARNING,
     "snapshot.slice-without-slicing": Severity.WARNING,
 }
 
@@ -75,7 +76,8 @@ def generate(sd: Mapping[str, Any], resolver: Resolver) -> tuple[dict[str, Any],
     result = dict(sd)
     if snapshot is not None:
         result["snapshot"] = {"element": snapshot}
-    return result, generation.issues
+    # The same problem can be met twice (a type profile checked when applied and again when unfolded).
+    return result, list(dict.fromkeys(generation.issues))
 
 
 @dataclass

@@ -69,7 +69,14 @@ class BindingChecks:
         return str(getattr(result, "status", "unknown"))
 
     def check_value(
-        self, walker: Walker, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
+        self,
+        walker: Walker,
+        value: Any,
+        rule: ElementRule,
+        type_ref: TypeRef,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
     ) -> None:
         binding = rule.binding
         if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
@@ -83,14 +90,17 @@ class BindingChecks:
         if verdict is not False:
             return
         shown = ", ".join(_show(c) for c in codings)
-        message = (
-            f"The value provided ({shown}) was not found in the value set {binding.value_set}"
-            + (", and a code is required from this value set" if binding.strength == "required" else "")
+        message = f"The value provided ({shown}) was not found in the value set {binding.value_set}" + (
+            ", and a code is required from this value set" if binding.strength == "required" else ""
         )
         if binding.strength == "required":
             walker.report.error(
-                "code-invalid", "binding.required.not-in-valueset", message, loc,
-                profile=plan.canonical, element_id=rule.id,
+                "code-invalid",
+                "binding.required.not-in-valueset",
+                message,
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
             )
             if type_ref.code == "code":
                 # A bare code carries no system: when the value set does not hold it, none can be inferred.
@@ -105,8 +115,12 @@ class BindingChecks:
                 )
         else:
             walker.report.warning(
-                "code-invalid", "binding.extensible.not-in-valueset", message, loc,
-                profile=plan.canonical, element_id=rule.id,
+                "code-invalid",
+                "binding.extensible.not-in-valueset",
+                message,
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
             )
 
 

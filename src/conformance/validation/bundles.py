@@ -1,4 +1,4 @@
-"""Bundle rules that no invariant expresses: fullUrl form and consistency, first entry of documents and messages."""
+"""Bundle rules no invariant expresses: fullUrl form and consistency, first entries, document reachability."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def _reference_strings(node: Any) -> list[str]:
 
 
 def _absolute(reference: str, full_url: Any) -> str:
-    reference = reference.split("/_history/")[0]
+    reference = reference.split("/_history/", maxsplit=1)[0]
     if ":" in reference or not isinstance(full_url, str):
         return reference
     match = _RESTFUL.fullmatch(full_url)
@@ -96,7 +96,8 @@ class BundleChecks:
             walker.report.error(
                 "invalid",
                 "bundle.document-unreachable",
-                f"Entry '{url}' isn't reachable by traversing links (forward or backward) from the Composition",
+                f"Entry '{url}' isn't reachable by traversing links (forward or backward) "
+                "from the Composition",
                 loc.child("entry", index),
             )
 
@@ -136,7 +137,7 @@ class BundleChecks:
             return
         if not isinstance(full_url, str):
             return
-        if not (":" in full_url):
+        if ":" not in full_url:
             walker.report.error(
                 "invalid",
                 "bundle.fullurl-relative",

@@ -14,9 +14,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from conformance import instance
 from conformance.definitions.profiles import Definitions
+from conformance.definitions.typemodel import TypeModel
+from conformance.errors import UsageError
+from conformance.fhirpath import FhirPathEngine, Hooks
 from conformance.fhirversion import FhirVersion
+from conformance.instance import Parsed
 from conformance.outcome import Issue, Outcome
+from conformance.terminology import LocalTerminology
+from conformance.validation import questionnaire
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
 from conformance.validation.extensions import ExtensionChecks
@@ -107,40 +114,28 @@ def _global_profiles(context: Any) -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
     for guide in context.resources("ImplementationGuide"):
         for entry in guide.get("global", ()) or ():
-            if isinstance(entry, Mapping) and isinstance(entry.get("type"), str) and isinstance(entry.get("profile"), str):
+            if (
+                isinstance(entry, Mapping)
+                and isinstance(entry.get("type"), str)
+                and isinstance(entry.get("profile"), str)
+            ):
                 found.setdefault(entry["type"], []).append(entry["profile"])
     return {key: tuple(value) for key, value in found.items()}
 
 
-def _load_fhirpath(version: FhirVersion, engine: Engine) -> Any:
-    try:
-        from conformance import fhirpath
-
-        hooks_type = fhirpath.Hooks
-    except (ImportError, AttributeError):  # the FHIRPath adapter is optional while it is being built
-        return None
-    hooks = hooks_type(
-        resolve=engine.resolve_for_fhirpath,
-        member_of=engine.bindings_member_of,
-        conforms_to=None,
-    )
-    return fhirpath.FhirPathEngine(version, hooks)
-
-
-def _load_terminology(context: Any) -> Any:
-    try:
-        from conformance.terminology import LocalTerminology
-    except (ImportError, AttributeError):
-        return None
-    return LocalTerminology(context, context.fhir_version)
+def _fhirpath_engine(version: FhirVersion, engine: Engine) -> FhirPathEngine:
+    hooks = Hooks(resolve=engine.resolve_for_fhirpath, member_of=engine.bindings_member_of, conforms_to=None)
+    return FhirPathEngine(version, hooks)
 
 
 class Engine:
     def __init__(self, context: Any, *, terminology: Any = None) -> None:
         self.context = context
         self.definitions = Definitions(context)
-        self.bindings = BindingChecks(terminology if terminology is not None else _load_terminology(context))
-        self.invariants = InvariantChecks(_load_fhirpath(context.fhir_version, self))
+        self.bindings = BindingChecks(
+            terminology if terminology is not None else LocalTerminology(context, context.fhir_version)
+        )
+        self.invariants = InvariantChecks(_fhirpath_engine(context.fhir_version, self))
         self.slicing = SlicingChecks()
         self.extensions = ExtensionChecks()
         self.references = ReferenceChecks()
@@ -203,7 +198,7 @@ class Engine:
                     return found
                 scope = scope.parent
             return None
-        literal = literal.split("/_history/")[0]
+        literal = literal.split("/_history/", maxsplit=1)[0]
         full_url: str | None = None
         while scope is not None:
             full_url = full_url or scope.full_url
@@ -246,7 +241,11 @@ class Engine:
         if self._current is None:
             return None
         found = self.resolve_literal(literal, self._current)
-        if found is None and literal.startswith("#") and self._current.resource.get("resourceType") == "Bundle":
+        if (
+            found is None
+            and literal.startswith("#")
+            and self._current.resource.get("resourceType") == "Bundle"
+        ):
             # An expression on a Bundle reaches into its entries: `#id` is local to the entry that holds it.
             found = _contained_in_entries(self._current.resource, literal[1:])
         return found
@@ -261,7 +260,9 @@ class Engine:
         sandbox = Reporter()
         walker = Walker(self, sandbox)
         if plan.kind == "resource":
-            walker.resource(value, Loc.root(str(value.get("resourceType", plan.type))), explicit_profiles=[url])
+            walker.resource(
+                value, Loc.root(str(value.get("resourceType", plan.type))), explicit_profiles=[url]
+            )
         else:
             walker.element_object(value, plan.root, None, Loc.root(plan.type), plan, frame)
         return not sandbox.has_errors
@@ -274,8 +275,6 @@ class Engine:
     def _questionnaire(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         if resource.get("resourceType") != "QuestionnaireResponse":
             return
-        from conformance.validation import questionnaire
-
         reference = questionnaire.questionnaire_reference(resource)
         form = self._find_questionnaire(reference, frame) if reference else None
         findings = questionnaire.check_response(
@@ -283,7 +282,11 @@ class Engine:
         )
         for finding in findings:
             walker.report.add(
-                finding.severity, finding.code, finding.message_id, finding.message, _loc_at(loc, finding.path)
+                finding.severity,
+                finding.code,
+                finding.message_id,
+                finding.message,
+                _loc_at(loc, finding.path),
             )
 
     def _find_questionnaire(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
@@ -311,10 +314,7 @@ class _QuestionnaireLookup:
 def _loc_at(root: Loc, path: Sequence[str | int]) -> Loc:
     loc = root
     for step in path:
-        if isinstance(step, int):
-            loc = loc.at(step)
-        else:
-            loc = loc.child(step)
+        loc = loc.at(step) if isinstance(step, int) else loc.child(step)
     return loc
 
 
@@ -324,6 +324,7 @@ class Validator:
     def __init__(self, context: Any, *, terminology: Any = None) -> None:
         self.context = context
         self.engine = Engine(context, terminology=terminology)
+        self.type_model = TypeModel(context)
 
     @property
     def fhir_version(self) -> FhirVersion:
@@ -350,21 +351,11 @@ def _source_name(source: Source) -> str | None:
     return None
 
 
-def _parse(source: Source, validator: Validator, format: str | None) -> Any:
-    from conformance import instance
-
-    model = _type_model(validator)
-    return instance.parse(source, format=format, model=model)  # type: ignore[arg-type]
-
-
-def _type_model(validator: Validator) -> Any:
-    cached = getattr(validator, "_type_model", None)
-    if cached is not None:
-        return cached
-    try:
-        from conformance.definitions.typemodel import TypeModel
-    except ImportError:
-        return None
-    model = TypeModel(validator.context)
-    validator._type_model = model  # type: ignore[attr-defined]
-    return model
+def _parse(source: Source, validator: Validator, format: str | None) -> Parsed:
+    if format is None:
+        return instance.parse(source, model=validator.type_model)
+    if format == "json":
+        return instance.parse(source, format="json", model=validator.type_model)
+    if format == "xml":
+        return instance.parse(source, format="xml", model=validator.type_model)
+    raise UsageError(f"unknown payload format {format!r} (json or xml)")

@@ -44,8 +44,10 @@ def _selected_by(walker: Walker, expression: str, holder: Any, frame: Frame) -> 
     return any(item is holder for item in selected)
 
 
-DEFINITION_VALUES = ("ElementDefinition.example", "ElementDefinition.fixed", "ElementDefinition.pattern",
-                     "ElementDefinition.defaultValue", "ElementDefinition.minValue", "ElementDefinition.maxValue")  # fmt: skip
+DEFINITION_VALUES = tuple(
+    f"ElementDefinition.{name}"
+    for name in ("example", "fixed", "pattern", "defaultValue", "minValue", "maxValue")
+)
 
 
 def _inside_definition_value(loc: Loc) -> bool:
@@ -82,7 +84,9 @@ def _resource_relative_path(loc: Loc) -> str:
 
 
 class ExtensionChecks:
-    def check(self, walker: Walker, value: dict[str, Any], rule: ElementRule, loc: Loc, plan: Plan, frame: Frame) -> None:
+    def check(
+        self, walker: Walker, value: dict[str, Any], rule: ElementRule, loc: Loc, plan: Plan, frame: Frame
+    ) -> None:
         url = value.get("url")
         if not isinstance(url, str) or not url:
             walker.report.error(
@@ -133,7 +137,8 @@ class ExtensionChecks:
             walker.report.warning(
                 "structure",
                 "extension.unknown",
-                f"Unknown extension {url}: it could not be found in the loaded packages, so its content is not checked",
+                f"Unknown extension {url}: it could not be found in the loaded packages, "
+                "so its content is not checked",
                 loc,
             )
 

@@ -7,6 +7,7 @@ A fixed value must be equal in every property, no more and no less.
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from typing import Any
 
@@ -81,6 +82,4 @@ def show(value: Any, limit: int = 200) -> str:
 
 
 def _json(value: Any) -> str:
-    import json
-
     return json.dumps(value, default=str, separators=(",", ":"), ensure_ascii=False)

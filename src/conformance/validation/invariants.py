@@ -96,7 +96,9 @@ class InvariantChecks:
         loc: Loc,
         frame: Frame,
     ) -> bool | None:
-        reason = self._broken.get(expression) if self.fhirpath is not None else "no FHIRPath engine is available"
+        reason = (
+            self._broken.get(expression) if self.fhirpath is not None else "no FHIRPath engine is available"
+        )
         if reason is None:
             try:
                 walker.engine.evaluating_in(frame)

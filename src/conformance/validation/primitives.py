@@ -57,7 +57,8 @@ def json_type_problem(type_code: str, value: Any) -> Problem | None:
         return None
     return Problem(
         "type.json-type",
-        f"Error parsing JSON: the primitive value must be {expected}, not {_describe(value)} (type {type_code})",
+        f"Error parsing JSON: the primitive value must be {expected}, "
+        f"not {_describe(value)} (type {type_code})",
         code="structure",
     )
 
@@ -111,7 +112,9 @@ def _check_datetime(value: str, *, instant: bool = False) -> Problem | None:
     if hour is not None and zone is None:
         return Problem("type.datetime.timezone", "If a date has a time, it must have a timezone")
     if instant and (second is None or zone is None):
-        return Problem("type.instant", f"Not a valid instant ({value!r}): seconds and a timezone are required")
+        return Problem(
+            "type.instant", f"Not a valid instant ({value!r}): seconds and a timezone are required"
+        )
     return None
 
 
@@ -223,7 +226,9 @@ def regex_problem(pattern: str, value: Any, type_code: str) -> Problem | None:
         try:
             compiled = regex.compile(pattern)
         except regex.error:
-            return Problem("type.regex.invalid", f"The regex {pattern!r} in the definition is not valid", warning=True)
+            return Problem(
+                "type.regex.invalid", f"The regex {pattern!r} in the definition is not valid", warning=True
+            )
         _compiled[pattern] = compiled
     try:
         matched = compiled.fullmatch(text, timeout=REGEX_TIMEOUT_SECONDS)

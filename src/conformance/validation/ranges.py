@@ -29,7 +29,7 @@ def _compare(left: Decimal | str, right: Decimal | str) -> int | None:
     if isinstance(left, Decimal) and isinstance(right, Decimal):
         return (left > right) - (left < right)
     if isinstance(left, str) and isinstance(right, str):
-        # Dates, dateTimes and times of the same precision compare as text; differing precisions are not compared.
+        # Dates and times of one precision compare as text; other precisions are cut to the shorter.
         if len(left) != len(right) and "T" not in left + right:
             shorter = min(len(left), len(right))
             left, right = left[:shorter], right[:shorter]
@@ -38,7 +38,9 @@ def _compare(left: Decimal | str, right: Decimal | str) -> int | None:
 
 
 class RangeChecks:
-    def check(self, walker: Walker, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan) -> None:
+    def check(
+        self, walker: Walker, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan
+    ) -> None:
         actual = _comparable(value)
         if actual is None:
             return

@@ -17,7 +17,9 @@ if TYPE_CHECKING:
     from conformance.validation.report import Loc
     from conformance.validation.walker import Frame, Walker
 
-_RELATIVE = re.compile(r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^\s]*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?")
+_RELATIVE = re.compile(
+    r"(?:[A-Za-z][A-Za-z0-9+.-]*://[^\s]*/)?([A-Z][A-Za-z]+)/([A-Za-z0-9\-.]{1,64})(/_history/[A-Za-z0-9\-.]{1,64})?"
+)
 CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 SELF_CONTAINED_BUNDLES = frozenset({"document", "message"})
 
@@ -89,7 +91,8 @@ class ReferenceChecks:
             walker.report.error(
                 "structure",
                 "reference.target-type",
-                f"Invalid Resource target type. Found {found_type}, but expected one of ({', '.join(sorted(allowed))})",
+                f"Invalid Resource target type. Found {found_type}, "
+                f"but expected one of ({', '.join(sorted(allowed))})",
                 loc.child("reference"),
                 profile=plan.canonical,
                 element_id=rule.id,
@@ -122,7 +125,7 @@ class ReferenceChecks:
                     loc.child("reference"),
                 )
             return
-        if not (reference.startswith("urn:uuid:") or reference_type(reference) and "://" not in reference):
+        if not (reference.startswith("urn:uuid:") or (reference_type(reference) and "://" not in reference)):
             return
         walker.report.error(
             "not-found",

@@ -18,7 +18,17 @@ JsonPath = tuple[str | int, ...]
 class Loc:
     """Where a value sits: a FHIRPath-style location and a JSON path, built on demand."""
 
-    __slots__ = ("_json", "_text", "base_path", "index", "json_key", "name", "parent", "rule_path", "type_code")
+    __slots__ = (
+        "_json",
+        "_text",
+        "base_path",
+        "index",
+        "json_key",
+        "name",
+        "parent",
+        "rule_path",
+        "type_code",
+    )
 
     def __init__(self, parent: Loc | None, name: str, index: int | None = None, json_key: str | None = None):
         self.parent = parent

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import Discriminator, ElementRule, Plan, TypeRef
@@ -21,7 +21,9 @@ if TYPE_CHECKING:
     from conformance.validation.report import Loc
     from conformance.validation.walker import Frame, Item, Walker
 
-_STEP = re.compile(r"\s*(extension\(\s*'([^']*)'\s*\)|resolve\(\)|ofType\(\s*([A-Za-z0-9_]+)\s*\)|\$this|[A-Za-z0-9_\[\]]+)\s*")
+_STEP = re.compile(
+    r"\s*(extension\(\s*'([^']*)'\s*\)|resolve\(\)|ofType\(\s*([A-Za-z0-9_]+)\s*\)|\$this|[A-Za-z0-9_\[\]]+)\s*"
+)
 
 
 def split_path(path: str) -> list[str]:
@@ -174,7 +176,13 @@ class SlicingChecks:
             return self._conforms(walker, item, slice_rule, plan, frame)
 
     def _discriminator(
-        self, walker: Walker, item: Item, slice_rule: ElementRule, discriminator: Discriminator, plan: Plan, frame: Frame
+        self,
+        walker: Walker,
+        item: Item,
+        slice_rule: ElementRule,
+        discriminator: Discriminator,
+        plan: Plan,
+        frame: Frame,
     ) -> bool:
         steps = split_path(discriminator.path)
         values = _values_at(walker, item.value, steps, frame)
@@ -193,7 +201,13 @@ class SlicingChecks:
         raise _Unknown(f"discriminator type {kind}")
 
     def _value_matches(
-        self, walker: Walker, values: list[Any], slice_rule: ElementRule, steps: Sequence[str], plan: Plan, frame: Frame
+        self,
+        walker: Walker,
+        values: list[Any],
+        slice_rule: ElementRule,
+        steps: Sequence[str],
+        plan: Plan,
+        frame: Frame,
     ) -> bool:
         if steps and steps[-1] == "url" and _extension_url(slice_rule, steps) is not None:
             url = _extension_url(slice_rule, steps)
@@ -273,7 +287,9 @@ class SlicingChecks:
         trial.fixed_and_pattern(item.value, slice_rule, item.loc, plan)
         return not sandbox.has_errors
 
-    def _validate_in_slice(self, walker: Walker, item: Item, slice_rule: ElementRule, plan: Plan, frame: Frame) -> None:
+    def _validate_in_slice(
+        self, walker: Walker, item: Item, slice_rule: ElementRule, plan: Plan, frame: Frame
+    ) -> None:
         if slice_rule.children or slice_rule.fixed or slice_rule.pattern or _has_own_profile(slice_rule):
             walker.value(_retype(item, item.type_ref or _single_type(slice_rule)), slice_rule, plan, frame)
         else:
@@ -296,7 +312,8 @@ class SlicingChecks:
                 walker.report.error(
                     "structure",
                     "slice.min",
-                    f"Slice '{slice_rule.id}': a matching slice is required, but not found (from {plan.canonical})",
+                    f"Slice '{slice_rule.id}': a matching slice is required, but not found "
+                    f"(from {plan.canonical})",
                     loc,
                     profile=plan.canonical,
                     element_id=slice_rule.id,
@@ -305,7 +322,8 @@ class SlicingChecks:
                 walker.report.error(
                     "structure",
                     "slice.max",
-                    f"{slice_rule.id}: max allowed = {slice_rule.max}, but found {count} (from {plan.canonical})",
+                    f"{slice_rule.id}: max allowed = {slice_rule.max}, but found {count} "
+                    f"(from {plan.canonical})",
                     loc,
                     profile=plan.canonical,
                     element_id=slice_rule.id,
@@ -352,7 +370,9 @@ class SlicingChecks:
         slicing = entry.slicing
         if slicing is None:
             return
-        positions = [entry.slices.index(match) if match is not None else len(entry.slices) for match in assigned]
+        positions = [
+            entry.slices.index(match) if match is not None else len(entry.slices) for match in assigned
+        ]
         if slicing.ordered:
             for previous, current, item in zip(positions, positions[1:], items[1:], strict=False):
                 if current < previous:
@@ -409,6 +429,4 @@ def _single_type(rule: ElementRule) -> TypeRef | None:
 
 
 def _retype(item: Item, type_ref: TypeRef | None) -> Item:
-    from conformance.validation.walker import Item as ItemClass
-
-    return ItemClass(item.value, item.extra, item.loc, item.json_name, type_ref)
+    return replace(item, type_ref=type_ref)

@@ -90,7 +90,9 @@ class Walker:
         self.element_object(resource, plan.root, None, loc, plan, frame, resource_root=True)
         self.engine.invariants.check(self, plan.root, None, resource, loc, plan, frame)
 
-    def _profiles_for(self, resource: Mapping[str, Any], base: Plan, loc: Loc, explicit: Sequence[str]) -> list[Plan]:
+    def _profiles_for(
+        self, resource: Mapping[str, Any], base: Plan, loc: Loc, explicit: Sequence[str]
+    ) -> list[Plan]:
         """The base definition, then every profile that applies (as the HL7 validator, both are walked)."""
         plans: list[Plan] = [base]
         wanted = (*explicit, *self.engine.global_profiles(base.type))
@@ -134,7 +136,9 @@ class Walker:
 
     # ------------------------------------------------------------------ complex elements
 
-    def children_of(self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan) -> tuple[list[ElementRule], Plan]:
+    def children_of(
+        self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan
+    ) -> tuple[list[ElementRule], Plan]:
         """The child rules of an element: from the profile when it unfolds them, else from the type."""
         borrowed = self._profile_element(type_ref or (rule.types[0] if len(rule.types) == 1 else None))
         if borrowed is not None:
@@ -151,7 +155,7 @@ class Walker:
         return type_plan.root.children, type_plan
 
     def _profile_element(self, type_ref: TypeRef | None) -> tuple[list[ElementRule], Plan] | None:
-        """A type that names one element of another profile (a library of sections, say) takes its children."""
+        """A type naming one element of another profile (a library of sections, say) takes its children."""
         if type_ref is None or type_ref.profile_element is None or not type_ref.profiles:
             return None
         library = self.definitions.plan(type_ref.profiles[0])
@@ -191,7 +195,7 @@ class Walker:
     def _disallowed_choice_types(
         self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, known: set[str]
     ) -> int:
-        """`valueString` where the profile allows only `valueQuantity`: a type error, not an unknown property."""
+        """`valueString` where a profile allows only `valueQuantity`: a type error, not unknown."""
         base = rule.base_name
         found = 0
         for key in obj:
@@ -207,14 +211,17 @@ class Walker:
             self.report.error(
                 "structure",
                 "type.choice.not-allowed",
-                f"The profile {plan.canonical} definition allows for the type {allowed} but found type {type_code}",
+                f"The profile {plan.canonical} definition allows for the type {allowed} "
+                f"but found type {type_code}",
                 loc.child(base, json_key=key),
                 profile=plan.canonical,
                 element_id=rule.id,
             )
         return found
 
-    def _unknown_properties(self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool) -> None:
+    def _unknown_properties(
+        self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool
+    ) -> None:
         for key in obj:
             if key in known or (is_resource and key == "resourceType"):
                 continue
@@ -357,7 +364,8 @@ class Walker:
             self.report.error(
                 "structure",
                 "structure.null",
-                f"The JSON array for '{item.json_name}' is invalid at index {loc.index}: it must have a value or "
+                f"The JSON array for '{item.json_name}' is invalid at index {loc.index}: "
+                "it must have a value or "
                 "extensions there"
                 if loc.index is not None
                 else "Primitive types must have a value or must have child extensions",
@@ -417,7 +425,9 @@ class Walker:
         else:
             self.report.error(problem.code, problem.message_id, problem.message, loc)
 
-    def _length_and_range(self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan) -> None:
+    def _length_and_range(
+        self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan
+    ) -> None:
         if rule.max_length is not None and isinstance(value, str) and len(value) > rule.max_length:
             self.report.error(
                 "value",
@@ -433,14 +443,20 @@ class Walker:
         self, extra: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
     ) -> None:
         extra_loc = Loc(loc.parent, loc.name, loc.index, "_" + loc.json_key)
-        extra_loc.rule_path, extra_loc.base_path, extra_loc.type_code = loc.rule_path, loc.base_path, loc.type_code
+        extra_loc.rule_path, extra_loc.base_path, extra_loc.type_code = (
+            loc.rule_path,
+            loc.base_path,
+            loc.type_code,
+        )
         if not isinstance(extra, dict):
             self.report.error(
                 "structure", "type.json-type", f"The property _{loc.json_key} must be an object", extra_loc
             )
             return
         if not extra:
-            self.report.error("structure", "structure.empty-object", "Object must have some content", extra_loc)
+            self.report.error(
+                "structure", "structure.empty-object", "Object must have some content", extra_loc
+            )
             return
         type_plan = self.definitions.type_plan(type_ref.code)
         if type_plan is None:
@@ -516,9 +532,14 @@ class Walker:
             for found in sandbox.found:
                 issue = found.issue
                 self.report.add(
-                    issue.severity, issue.code, issue.message_id,
-                    f"{issue.message} (validating against {canonical})", loc,
-                    profile=issue.profile, element_id=issue.element_id, constraint=issue.constraint,
+                    issue.severity,
+                    issue.code,
+                    issue.message_id,
+                    f"{issue.message} (validating against {canonical})",
+                    loc,
+                    profile=issue.profile,
+                    element_id=issue.element_id,
+                    constraint=issue.constraint,
                 )
 
     def _is_resource_type(self, code: str) -> bool:
