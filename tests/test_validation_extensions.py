@@ -18,11 +18,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.shared
 
-COMPLEX_EXTENSION_BUG = (
-    "engine: the sub-extensions of a complex extension (relative urls such as 'status') are looked up as "
-    "extension definitions and reported as extension.unknown, instead of being matched to the slices of "
-    "the extension's own definition"
-)
 
 
 def test_valid_extensions_are_clean(r4_fixtures: FixtureRunner) -> None:

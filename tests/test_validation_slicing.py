@@ -23,11 +23,6 @@ if TYPE_CHECKING:
 
 pytestmark = pytest.mark.shared
 
-COMPLEX_EXTENSION_BUG = (
-    "engine: the sub-extensions of a complex extension (relative urls such as 'status') are looked up as "
-    "extension definitions and reported as extension.unknown, instead of being matched to the slices of "
-    "the extension's own definition"
-)
 
 CATEGORY = "test-observation-category-slices"
 VALUE_TYPE = "test-observation-value-type-slice"

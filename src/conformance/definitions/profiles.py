@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any, Protocol
 
 from conformance.definitions.plan import Plan, PlanError, compile_plan
-from conformance.definitions.snapshot import generate_snapshot
+from conformance.definitions.snapshot import Snapshots
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Issue
 
@@ -40,7 +40,8 @@ class Definitions:
         self._type_plans: dict[str, Plan | None] = {}
         self._problems: dict[str, tuple[Issue, ...]] = {}
         self._lock = threading.Lock()
-        self._snapshots: Any = None
+        # One generator for all profiles, so bases and extensions are generated once and shared.
+        self._snapshots = Snapshots(source, source.fhir_version)
 
     @property
     def fhir_version(self) -> FhirVersion:
@@ -93,5 +94,5 @@ class Definitions:
     def _generate(
         self, structure_definition: Mapping[str, Any]
     ) -> tuple[Mapping[str, Any] | None, tuple[Issue, ...]]:
-        result = generate_snapshot(structure_definition, self.source, self.fhir_version)
+        result = self._snapshots.generate(structure_definition)
         return result.structure_definition, tuple(result.issues)

@@ -69,6 +69,14 @@ class ReferenceChecks:
         elif target is None:
             self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
         found_type = target.get("resourceType") if isinstance(target, Mapping) else reference_type(reference)
+        named_type = reference_type(reference)
+        if target is not None and named_type is not None and found_type != named_type:
+            walker.report.error(
+                "structure",
+                "reference.resolved-type-mismatch",
+                f"Matching reference for reference {reference} has resourceType {found_type}",
+                loc.child("reference"),
+            )
         declared = value.get("type")
         if isinstance(declared, str) and isinstance(found_type, str) and declared != found_type:
             walker.report.error(
