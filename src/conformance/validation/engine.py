@@ -28,6 +28,7 @@ from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
 from conformance.validation.extensions import ExtensionChecks
 from conformance.validation.invariants import InvariantChecks
+from conformance.validation.narrative import NarrativeChecks
 from conformance.validation.ranges import RangeChecks
 from conformance.validation.references import ReferenceChecks, reference_type
 from conformance.validation.report import Loc, Reporter
@@ -141,6 +142,7 @@ class Engine:
         self.references = ReferenceChecks()
         self.ranges = RangeChecks()
         self.bundles = BundleChecks()
+        self.narrative = NarrativeChecks()
         self._current: Frame | None = None
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}

@@ -502,6 +502,10 @@ class Walker:
             self.engine.references.check(self, value, rule, type_ref, loc, plan, frame)
         elif type_ref.code == "Attachment":
             datatypes.check_attachment(self, value, loc)
+        elif type_ref.code == "Narrative":
+            self.engine.narrative.check(self, value, rule, loc, plan, frame)
+        if rule.min_value is not None or rule.max_value is not None:
+            self.engine.ranges.check_quantity(self, value, rule, loc, plan)
         self.engine.invariants.check(self, rule, type_ref, value, loc, plan, frame)
 
     def _one_of_profiles(
