@@ -117,8 +117,8 @@ class NarrativeChecks:
             )
         elif control == "_no" and sections:
             message = (
-                f"The xhtml has some language sections ({shown}), but language sections are prohibited in this "
-                f"context by the profile {profile}"
+                f"The xhtml has some language sections ({shown}), but language sections are prohibited "
+                f"in this context by the profile {profile}"
             )
         elif control == "_resource":
             language = frame.resource.get("language")
