@@ -217,7 +217,7 @@ class Context:
         if not entries:
             return None
         if not version:
-            return entries[0]
+            return _authoritative(url, entries)
         exact = next((entry for entry in entries if entry.version == version), None)
         if exact is not None:
             return exact
@@ -288,6 +288,20 @@ class Context:
     def __repr__(self) -> str:
         names = ", ".join(package.id for package in self._packages)
         return f"Context({self._fhir_version.label}: {names}; {len(self._extras.entries)} extra resource(s))"
+
+
+# HL7 Terminology (THO) publishes the terminology.hl7.org canonicals; the core packages carry older copies.
+_TERMINOLOGY_AUTHORITY = ("http://terminology.hl7.org/", "hl7.terminology.")
+
+
+def _authoritative(url: str, entries: tuple[IndexEntry, ...]) -> IndexEntry:
+    """Precedence order, except that a canonical's own publisher's copy beats copies carried elsewhere."""
+    prefix, package = _TERMINOLOGY_AUTHORITY
+    if url.startswith(prefix):
+        for entry in entries:
+            if entry.package.startswith(package):
+                return entry
+    return entries[0]
 
 
 def origin_of(entry: IndexEntry) -> ResourceOrigin:

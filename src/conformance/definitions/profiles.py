@@ -91,6 +91,11 @@ class Definitions:
         except PlanError:
             return None
 
+    def generation_problems(self, structure_definition: Mapping[str, Any]) -> tuple[Issue, ...]:
+        """What goes wrong generating this definition's snapshot from its differential (for validating it)."""
+        with self._lock:
+            return tuple(self._snapshots.generate(structure_definition).issues)
+
     def _generate(
         self, structure_definition: Mapping[str, Any]
     ) -> tuple[Mapping[str, Any] | None, tuple[Issue, ...]]:

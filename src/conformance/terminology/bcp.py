@@ -50,9 +50,13 @@ _IRREGULAR = frozenset(
 _LANGUAGE_TAG = re.compile(rf"(?:{_LANGTAG}|{_PRIVATE_ONLY})", re.IGNORECASE)
 
 
+# FHIR lets format codes stand for mime types (CapabilityStatement.format: "xml | json | ttl | mime type").
+FHIR_FORMAT_SHORTHANDS = frozenset({"xml", "json", "ttl"})
+
+
 def mime_type_problem(value: str) -> str | None:
     """None for a well-formed media type (`type/subtype` with optional `; name=value` parameters)."""
-    if _MIME.fullmatch(value):
+    if _MIME.fullmatch(value) or value in FHIR_FORMAT_SHORTHANDS:
         return None
     return f"'{value}' is not a well-formed mime type (type/subtype, optionally with ; parameters)"
 

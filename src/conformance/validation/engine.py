@@ -26,6 +26,7 @@ from conformance.terminology import LocalTerminology
 from conformance.validation import questionnaire
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
+from conformance.validation.definitional import DefinitionalChecks
 from conformance.validation.extensions import ExtensionChecks
 from conformance.validation.invariants import InvariantChecks
 from conformance.validation.narrative import NarrativeChecks
@@ -143,6 +144,7 @@ class Engine:
         self.ranges = RangeChecks()
         self.bundles = BundleChecks()
         self.narrative = NarrativeChecks()
+        self.definitional = DefinitionalChecks()
         self._current: Frame | None = None
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}
@@ -228,6 +230,24 @@ class Engine:
         """FHIRPath's resolve() needs the resource being walked; it is set before each evaluation."""
         self._current = frame
 
+    def same_id_in_bundle(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
+        """The one Bundle entry whose resource id is the reference's id, whatever its type."""
+        wanted = reference.split("/_history/")[0].rsplit("/", 1)[-1]
+        scope: Scope | None = frame.scope
+        while scope is not None:
+            if scope.by_type_and_id is not None:
+                found = {
+                    id(r): r for key, r in scope.by_type_and_id.items() if key.rsplit("/", 1)[-1] == wanted
+                }
+                found.update(
+                    (id(r), r)
+                    for url, r in scope.bundle_entries.items()
+                    if url.endswith((":" + wanted, "/" + wanted))
+                )
+                return next(iter(found.values())) if len(found) == 1 else None
+            scope = scope.parent
+        return None
+
     def looks_local(self, reference: str, frame: Frame) -> bool:
         """A relative reference whose server base is the base of this Bundle's own entries."""
         if reference_type(reference) is None or "://" in reference:
@@ -272,6 +292,7 @@ class Engine:
     def resource_rules(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         """Rules that belong to a resource as a whole rather than to one element."""
         self.bundles.check(walker, resource, loc, frame)
+        self.definitional.check(walker, resource, loc, frame)
         self._questionnaire(walker, resource, loc, frame)
 
     def _questionnaire(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:

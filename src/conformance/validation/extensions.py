@@ -110,6 +110,7 @@ class ExtensionChecks:
             self._as_plain_extension(walker, value, loc, frame)
             return
         self._check_context(walker, definition, url, rule, loc, frame)
+        self._check_context_invariants(walker, definition, url, loc, frame)
         walker.element_object(value, definition.root, None, loc, definition, frame)
         walker.engine.invariants.check(walker, definition.root, None, value, loc, definition, frame)
 
@@ -161,6 +162,36 @@ class ExtensionChecks:
             loc,
             profile=definition.canonical,
         )
+
+    @staticmethod
+    def _check_context_invariants(walker: Walker, definition: Plan, url: str, loc: Loc, frame: Frame) -> None:
+        holder = _holder(loc.parent, frame)
+        engine = walker.engine.invariants.fhirpath
+        if not definition.context_invariants or not holder or engine is None:
+            return
+        focus_type = loc.parent.type_code if loc.parent is not None else None
+        for expression in definition.context_invariants:
+            try:
+                satisfied = engine.compile(expression).is_satisfied(
+                    holder[0], resource=frame.resource, root_resource=frame.root, focus_type=focus_type
+                )
+            except Exception as exc:  # an expression we cannot evaluate is reported, not guessed
+                walker.report.info(
+                    "informational",
+                    "extension.context-invariant.not-checked",
+                    f"The context invariant '{expression}' of {url} was not checked: {exc}",
+                    loc,
+                )
+                continue
+            if not satisfied:
+                walker.report.error(
+                    "structure",
+                    "extension.context-invariant",
+                    f"The extension {url} is not allowed to be used at this point "
+                    f"(based on context invariant '{expression}')",
+                    loc,
+                    profile=definition.canonical,
+                )
 
     @staticmethod
     def _candidates(rule: ElementRule, loc: Loc) -> set[str]:

@@ -177,6 +177,15 @@ def _check_uri(value: str) -> Problem | None:
     return None
 
 
+def _check_canonical(value: str) -> Problem | None:
+    if value.startswith("#") or ":" in value:
+        return None
+    return Problem(
+        "type.canonical.relative",
+        f"Canonical URLs must be absolute URLs if they are not fragment references ({value})",
+    )
+
+
 def _check_string(value: str) -> Problem | None:
     if len(value) * 4 > MAX_STRING_BYTES and len(value.encode("utf-8")) > MAX_STRING_BYTES:
         return Problem("type.string.too-long", "value is longer than permitted maximum length of 1 MB")
@@ -193,7 +202,7 @@ _STRING_CHECKS: dict[str, Callable[[str], Problem | None]] = {
     "code": _check_code,
     "uri": _check_uri,
     "url": _check_uri,
-    "canonical": _check_uri,
+    "canonical": lambda v: _check_uri(v) or _check_canonical(v),
     "oid": _check_uri,
     "uuid": _check_uri,
     "string": _check_string,

@@ -68,8 +68,11 @@ class ReferenceChecks:
             self._contained(walker, reference, target, loc)
         elif target is None:
             self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
-        found_type = target.get("resourceType") if isinstance(target, Mapping) else reference_type(reference)
         named_type = reference_type(reference)
+        if target is None and named_type is not None:
+            # `Practitioner/5d95...` beside an entry whose id is 5d95... but is not a Practitioner: say so.
+            target = walker.engine.same_id_in_bundle(reference, frame)
+        found_type = target.get("resourceType") if isinstance(target, Mapping) else named_type
         if target is not None and named_type is not None and found_type != named_type:
             walker.report.error(
                 "structure",
