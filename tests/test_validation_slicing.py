@@ -108,12 +108,6 @@ INVALID = [
         "test-patient-telecom-order",
         ["error slice.open-at-end @ Patient.telecom[1]"],
         id="open-at-end-and-ordered",
-        marks=pytest.mark.xfail(
-            strict=True,
-            raises=AssertionError,
-            reason="engine: in an ordered openAtEnd slicing, an element that matches no slice placed before "
-            "one that does is reported as slice.order instead of slice.open-at-end",
-        ),
     ),
     pytest.param(
         "slicing/patient-address-invalid.json",

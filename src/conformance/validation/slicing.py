@@ -374,7 +374,9 @@ class SlicingChecks:
             entry.slices.index(match) if match is not None else len(entry.slices) for match in assigned
         ]
         if slicing.ordered:
-            for previous, current, item in zip(positions, positions[1:], items[1:], strict=False):
+            # Only matched elements have an order; where unmatched ones may stand is openAtEnd's rule.
+            matched = [(p, item) for p, item in zip(positions, items, strict=True) if p < len(entry.slices)]
+            for (previous, _), (current, item) in zip(matched, matched[1:], strict=False):
                 if current < previous:
                     walker.report.error(
                         "structure",
