@@ -231,20 +231,14 @@ class Engine:
         self._current = frame
 
     def same_id_in_bundle(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
-        """The one Bundle entry whose resource id is the reference's id, whatever its type."""
-        wanted = reference.split("/_history/", maxsplit=1)[0].rsplit("/", 1)[-1]
+        """The one Bundle entry whose fullUrl ends with the reference's id (`urn:uuid:<id>`), whatever its type."""
+        wanted = reference.split("/_history/")[0].rsplit("/", 1)[-1]
         scope: Scope | None = frame.scope
         while scope is not None:
             if scope.by_type_and_id is not None:
-                found = {
-                    id(r): r for key, r in scope.by_type_and_id.items() if key.rsplit("/", 1)[-1] == wanted
-                }
-                found.update(
-                    (id(r), r)
-                    for url, r in scope.bundle_entries.items()
-                    if url.endswith((":" + wanted, "/" + wanted))
-                )
-                return next(iter(found.values())) if len(found) == 1 else None
+                endings = (":" + wanted, "/" + wanted)
+                found = [r for url, r in scope.bundle_entries.items() if url.endswith(endings)]
+                return found[0] if len(found) == 1 else None
             scope = scope.parent
         return None
 

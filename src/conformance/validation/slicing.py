@@ -9,6 +9,7 @@ cannot evaluate, is matched by validating the occurrence against the slice.
 from __future__ import annotations
 
 import re
+from itertools import pairwise
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
@@ -376,7 +377,7 @@ class SlicingChecks:
         if slicing.ordered:
             # Only matched elements have an order; where unmatched ones may stand is openAtEnd's rule.
             matched = [(p, item) for p, item in zip(positions, items, strict=True) if p < len(entry.slices)]
-            for (previous, _), (current, item) in zip(matched, matched[1:], strict=False):
+            for (previous, _), (current, item) in pairwise(matched):
                 if current < previous:
                     walker.report.error(
                         "structure",
