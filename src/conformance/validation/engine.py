@@ -232,7 +232,7 @@ class Engine:
 
     def same_id_in_bundle(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
         """The one Bundle entry whose fullUrl ends with the reference's id (`urn:uuid:<id>`), whatever its type."""
-        wanted = reference.split("/_history/")[0].rsplit("/", 1)[-1]
+        wanted = reference.split("/_history/", maxsplit=1)[0].rsplit("/", 1)[-1]
         scope: Scope | None = frame.scope
         while scope is not None:
             if scope.by_type_and_id is not None:

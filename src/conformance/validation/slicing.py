@@ -9,9 +9,9 @@ cannot evaluate, is matched by validating the occurrence against the slice.
 from __future__ import annotations
 
 import re
-from itertools import pairwise
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, replace
+from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import Discriminator, ElementRule, Plan, TypeRef
