@@ -231,7 +231,7 @@ class Engine:
         self._current = frame
 
     def same_id_in_bundle(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
-        """The one Bundle entry whose fullUrl ends with the reference's id (`urn:uuid:<id>`), whatever its type."""
+        """The one Bundle entry whose fullUrl ends with the reference id (`urn:uuid:<id>`), of any type."""
         wanted = reference.split("/_history/", maxsplit=1)[0].rsplit("/", 1)[-1]
         scope: Scope | None = frame.scope
         while scope is not None:
