@@ -9,15 +9,21 @@ Unknown extensions use the reserved `.test` domain: example.org URLs are treated
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.errors import UsageError
+from conformance.validation import ValidationOptions, Validator
+
 if TYPE_CHECKING:
+    from conformance.context import Context
     from conftest import FixtureRunner
 
 pytestmark = pytest.mark.shared
-
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "validation"
 
 
 def test_valid_extensions_are_clean(r4_fixtures: FixtureRunner) -> None:
@@ -85,10 +91,34 @@ def test_extension_errors(r4_fixtures: FixtureRunner, name: str, expected: list[
     assert not outcome.valid
 
 
-def test_unknown_extension_is_a_warning(r4_fixtures: FixtureRunner) -> None:
+def test_unknown_extension_is_an_error_by_default(r4_fixtures: FixtureRunner) -> None:
+    # as the HL7 validator: an extension must have a definition to be allowed
     outcome = r4_fixtures.validate("extensions/patient-unknown.json")
-    assert r4_fixtures.findings(outcome) == ["warning extension.unknown @ Patient.extension[0]"]
+    assert r4_fixtures.findings(outcome) == ["error extension.unknown-not-allowed @ Patient.extension[0]"]
+
+
+def test_unknown_extensions_can_be_made_warnings(r4_context: Context) -> None:
+    validator = Validator(r4_context, options=ValidationOptions(unknown_extensions="warning"))
+    payload = json.loads((FIXTURES / "extensions" / "patient-unknown.json").read_text())
+    outcome = validator.validate(payload)
+    assert [
+        (i.severity.value, i.message_id) for i in outcome.issues if i.message_id.startswith("extension")
+    ] == [("warning", "extension.unknown")]
     assert outcome.valid
+
+
+def test_an_unknown_modifier_extension_is_always_an_error(r4_context: Context) -> None:
+    validator = Validator(r4_context, options=ValidationOptions(unknown_extensions="warning"))
+    payload = {
+        "resourceType": "Patient",
+        "modifierExtension": [{"url": "http://unknown.test/m", "valueBoolean": True}],
+    }
+    assert [i.message_id for i in validator.validate(payload).errors] == ["extension.unknown-not-allowed"]
+
+
+def test_a_bad_unknown_extension_policy_is_refused() -> None:
+    with pytest.raises(UsageError):
+        ValidationOptions(unknown_extensions="ignore")
 
 
 def test_example_org_extensions_are_placeholders(r4_fixtures: FixtureRunner) -> None:
@@ -178,6 +208,6 @@ def test_extension_definition_rules_apply(r4_fixtures: FixtureRunner) -> None:
         [
             "error cardinality.max @ Patient.extension[0].extension[0]",
             "error cardinality.min @ Patient.extension[0]",
-            "warning extension.unknown @ Patient.extension[0].extension[0]",
+            "error extension.unknown-not-allowed @ Patient.extension[0].extension[0]",
         ]
     )

@@ -80,7 +80,7 @@ INVALID = [
         "structure/patient-id-extension.json",
         [
             "error structure.resource-id-extension @ Patient.id",
-            "warning extension.unknown @ Patient.id.extension[0]",
+            "error extension.unknown-not-allowed @ Patient.id.extension[0]",
         ],
         id="resource-id-extension",
     ),
@@ -110,7 +110,7 @@ def test_missing_resource_type_is_one_error(r4_fixtures: FixtureRunner) -> None:
         # an extension-only primitive: `_given` longer than `given` is fine
         (
             {"given": ["Ann"], "_given": [None, {"extension": [{"url": UNKNOWN_URL, "valueString": "y"}]}]},
-            ["warning extension.unknown @ Patient.name[0].given[1].extension[0]"],
+            ["error extension.unknown-not-allowed @ Patient.name[0].given[1].extension[0]"],
         ),
         # a `_name` sibling of a complex element is not FHIR JSON
         (

@@ -130,9 +130,27 @@ def _fhirpath_engine(version: FhirVersion, engine: Engine) -> FhirPathEngine:
     return FhirPathEngine(version, hooks)
 
 
+@dataclass(frozen=True)
+class ValidationOptions:
+    """Choices a user may make where the reference validator has a default.
+
+    `unknown_extensions`: "error" (the HL7 validator's default: an extension with no definition is not
+    allowed, except placeholder example.org URLs) or "warning" (report it, check nothing of its content).
+    """
+
+    unknown_extensions: str = "error"
+
+    def __post_init__(self) -> None:
+        if self.unknown_extensions not in ("error", "warning"):
+            raise UsageError(f"unknown_extensions must be 'error' or 'warning', not {self.unknown_extensions!r}")
+
+
 class Engine:
-    def __init__(self, context: Any, *, terminology: Any = None) -> None:
+    def __init__(
+        self, context: Any, *, terminology: Any = None, options: ValidationOptions | None = None
+    ) -> None:
         self.context = context
+        self.options = options or ValidationOptions()
         self.definitions = Definitions(context)
         self.bindings = BindingChecks(
             terminology if terminology is not None else LocalTerminology(context, context.fhir_version)
@@ -338,9 +356,11 @@ def _loc_at(root: Loc, path: Sequence[str | int]) -> Loc:
 class Validator:
     """Validates payloads against a Context's definitions. Build once, reuse for many payloads."""
 
-    def __init__(self, context: Any, *, terminology: Any = None) -> None:
+    def __init__(
+        self, context: Any, *, terminology: Any = None, options: ValidationOptions | None = None
+    ) -> None:
         self.context = context
-        self.engine = Engine(context, terminology=terminology)
+        self.engine = Engine(context, terminology=terminology, options=options)
         self.type_model = TypeModel(context)
 
     @property

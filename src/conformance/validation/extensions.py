@@ -127,7 +127,7 @@ class ExtensionChecks:
         if _is_example_url(url):
             return  # example.org URLs are placeholders by convention: there is nothing to resolve
         is_modifier = rule.name == "modifierExtension"
-        if is_modifier:
+        if is_modifier or walker.engine.options.unknown_extensions == "error":
             walker.report.error(
                 "structure",
                 "extension.unknown-not-allowed",
