@@ -168,6 +168,7 @@ class Plan:
     by_id: Mapping[str, ElementRule]
     context: tuple[Mapping[str, Any], ...]
     context_invariants: tuple[str, ...]
+    contained: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def canonical(self) -> str:
@@ -289,13 +290,15 @@ def _constraints(element: Mapping[str, Any]) -> tuple[Constraint, ...]:
     return tuple(found)
 
 
-def _binding(element: Mapping[str, Any]) -> Binding | None:
+def _binding(element: Mapping[str, Any], local_base: str = "") -> Binding | None:
     binding = element.get("binding")
     if not isinstance(binding, Mapping):
         return None
     value_set = binding.get("valueSet") or binding.get("valueSetUri") or binding.get("valueSetReference")
     if isinstance(value_set, Mapping):  # STU3 valueSetReference
         value_set = value_set.get("reference")
+    if isinstance(value_set, str) and value_set.startswith("#") and local_base:
+        value_set = local_base + value_set  # a ValueSet contained in the profile: see Plan.contained
     return Binding(
         strength=str(binding.get("strength", "example")),
         value_set=value_set if isinstance(value_set, str) else None,
@@ -320,7 +323,7 @@ def _max_length(element: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def compile_element(element: Mapping[str, Any]) -> ElementRule:
+def compile_element(element: Mapping[str, Any], local_base: str = "") -> ElementRule:
     path = str(element.get("path", ""))
     min_value = element.get("min", 0)
     return ElementRule(
@@ -337,7 +340,7 @@ def compile_element(element: Mapping[str, Any]) -> ElementRule:
         else None,
         fixed=_prefixed(element, "fixed"),
         pattern=_prefixed(element, "pattern"),
-        binding=_binding(element),
+        binding=_binding(element, local_base),
         constraints=_constraints(element),
         max_length=_max_length(element),
         min_value=_prefixed(element, "minValue"),
@@ -423,10 +426,11 @@ def compile_plan(structure_definition: Mapping[str, Any]) -> Plan:
     )
     if not elements:
         raise PlanError(f"{structure_definition.get('url')} has no snapshot elements")
-    root = compile_element(elements[0])
+    url = str(structure_definition.get("url", ""))
+    root = compile_element(elements[0], url)
     builder = _TreeBuilder(root)
     for element in elements[1:]:
-        builder.add(compile_element(element))
+        builder.add(compile_element(element, url))
     by_id = {rule.id: rule for rule in _all_rules(root)}
     return Plan(
         url=str(structure_definition.get("url", "")),
@@ -445,7 +449,19 @@ def compile_plan(structure_definition: Mapping[str, Any]) -> Plan:
         by_id=by_id,
         context=_contexts(structure_definition),
         context_invariants=_as_tuple(structure_definition.get("contextInvariant")),
+        contained=_contained_by_canonical(structure_definition, url),
     )
+
+
+def _contained_by_canonical(
+    structure_definition: Mapping[str, Any], url: str
+) -> Mapping[str, Mapping[str, Any]]:
+    """Resources contained in the profile (ValueSets its bindings name as `#id`), under `<profile url>#id`."""
+    found: dict[str, Mapping[str, Any]] = {}
+    for resource in structure_definition.get("contained", ()) or ():
+        if isinstance(resource, Mapping) and isinstance(resource.get("id"), str):
+            found[f"{url}#{resource['id']}"] = resource
+    return found
 
 
 def _contexts(structure_definition: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:

@@ -38,6 +38,8 @@ class Definitions:
         self.source = source
         self._plans: dict[str, Plan | None] = {}
         self._type_plans: dict[str, Plan | None] = {}
+        # Resources profiles contain (ValueSets bound as `#id`), by `<profile url>#id`.
+        self.contained: dict[str, Mapping[str, Any]] = {}
         self._problems: dict[str, tuple[Issue, ...]] = {}
         self._lock = threading.Lock()
         # One generator for all profiles, so bases and extensions are generated once and shared.
@@ -87,9 +89,11 @@ class Definitions:
         if structure_definition is None or not _has_snapshot(structure_definition):
             return None
         try:
-            return compile_plan(structure_definition)
+            plan = compile_plan(structure_definition)
         except PlanError:
             return None
+        self.contained.update(plan.contained)
+        return plan
 
     def generation_problems(self, structure_definition: Mapping[str, Any]) -> tuple[Issue, ...]:
         """What goes wrong generating this definition's snapshot from its differential (for validating it)."""

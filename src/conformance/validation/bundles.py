@@ -6,6 +6,8 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance.validation.versionrules import rules_for
+
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
     from conformance.validation.walker import Frame, Walker
@@ -83,6 +85,23 @@ class BundleChecks:
         self._first_entry(walker, entries, bundle_type, loc)
         if bundle_type == "document":
             self._reachability(walker, entries, loc)
+            self._document_date(walker, resource, loc)
+
+    @staticmethod
+    def _document_date(walker: Walker, bundle: Mapping[str, Any], loc: Loc) -> None:
+        where = rules_for(walker.engine.context.fhir_version).document_date
+        if where is None:
+            return
+        value: Any = bundle
+        for step in where:
+            value = value.get(step) if isinstance(value, Mapping) else None
+        if value is None:
+            walker.report.error(
+                "invariant",
+                "bundle.document-date",
+                f"A document must have a date (Bundle.{'.'.join(where)})",
+                loc,
+            )
 
     @staticmethod
     def _reachability(walker: Walker, entries: list[Any], loc: Loc) -> None:

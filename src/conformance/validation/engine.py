@@ -142,7 +142,28 @@ class ValidationOptions:
 
     def __post_init__(self) -> None:
         if self.unknown_extensions not in ("error", "warning"):
-            raise UsageError(f"unknown_extensions must be 'error' or 'warning', not {self.unknown_extensions!r}")
+            raise UsageError(
+                f"unknown_extensions must be 'error' or 'warning', not {self.unknown_extensions!r}"
+            )
+
+
+class _WithProfileContents:
+    """The context, plus the resources profiles contain, for terminology to resolve `#id` bindings."""
+
+    def __init__(self, context: Any, definitions: Definitions) -> None:
+        self.context = context
+        self.definitions = definitions
+        self.fhir_version = context.fhir_version
+
+    def resolve(self, url: str, version: str | None = None) -> Mapping[str, Any] | None:
+        contained = self.definitions.contained.get(url)
+        if contained is not None:
+            return contained
+        found: Mapping[str, Any] | None = self.context.resolve(url, version)
+        return found
+
+    def resources(self, resource_type: str) -> Any:
+        return self.context.resources(resource_type)
 
 
 class Engine:
@@ -153,7 +174,9 @@ class Engine:
         self.options = options or ValidationOptions()
         self.definitions = Definitions(context)
         self.bindings = BindingChecks(
-            terminology if terminology is not None else LocalTerminology(context, context.fhir_version)
+            terminology
+            if terminology is not None
+            else LocalTerminology(_WithProfileContents(context, self.definitions), context.fhir_version)
         )
         self.invariants = InvariantChecks(_fhirpath_engine(context.fhir_version, self))
         self.slicing = SlicingChecks()
