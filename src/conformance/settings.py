@@ -13,6 +13,8 @@ from pathlib import Path
 
 import platformdirs
 
+from conformance.errors import UsageError
+
 DEFAULT_REGISTRY = "https://packages.fhir.org"
 
 ENV_PACKAGE_PATH = "CONFORMANCE_PACKAGE_PATH"
@@ -20,6 +22,13 @@ ENV_PACKAGE_CACHE = "CONFORMANCE_PACKAGE_CACHE"
 ENV_REGISTRY = "CONFORMANCE_REGISTRY"
 ENV_OFFLINE = "CONFORMANCE_OFFLINE"
 ENV_WORK_CACHE = "CONFORMANCE_CACHE_DIR"
+ENV_TX_SERVER = "CONFORMANCE_TX_SERVER"
+ENV_TX_CLIENT_ID = "CONFORMANCE_TX_CLIENT_ID"
+ENV_TX_CLIENT_SECRET = "CONFORMANCE_TX_CLIENT_SECRET"
+ENV_TX_TOKEN_URL = "CONFORMANCE_TX_TOKEN_URL"
+ENV_TX_TIMEOUT = "CONFORMANCE_TX_TIMEOUT"
+ENV_TX_RECORD = "CONFORMANCE_TX_RECORD"
+ENV_TX_REPLAY = "CONFORMANCE_TX_REPLAY"
 
 
 def default_package_cache() -> Path:
@@ -34,6 +43,32 @@ def default_work_cache() -> Path:
 
 def _truthy(text: str | None) -> bool:
     return (text or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _optional_path(text: str | None) -> Path | None:
+    return Path(text).expanduser() if text and text.strip() else None
+
+
+def _optional_seconds(text: str | None, name: str) -> float | None:
+    if not text or not text.strip():
+        return None
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise UsageError(f"{name} must be a number of seconds, not {text!r}") from None
+    if not seconds > 0:
+        raise UsageError(f"{name} must be a positive number of seconds, not {text!r}")
+    return seconds
+
+
+def read_secret(variable: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The value of the environment variable a user named to hold a secret (None when unset or empty).
+
+    Secrets are passed by the name of a variable, never on the command line, where any user of the
+    machine could read them in the process list.
+    """
+    env = os.environ if environ is None else environ
+    return env.get(variable) or None
 
 
 def _split_path(text: str | None) -> tuple[Path, ...]:
@@ -51,6 +86,14 @@ class Settings:
     work_cache: Path = field(default_factory=default_work_cache)
     registry_url: str = DEFAULT_REGISTRY
     offline: bool = False
+    # A FHIR terminology server for what the loaded packages cannot answer (SNOMED CT, LOINC, dm+d...).
+    tx_server: str | None = None
+    tx_client_id: str | None = None
+    tx_client_secret: str | None = field(default=None, repr=False)  # never shown in a repr or a log
+    tx_token_url: str | None = None
+    tx_timeout: float | None = None
+    tx_record: Path | None = None  # save every terminology answer here
+    tx_replay: Path | None = None  # answer from this recording, with no network
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +107,13 @@ class Settings:
             work_cache=Path(env[ENV_WORK_CACHE]).expanduser() if env.get(ENV_WORK_CACHE) else base.work_cache,
             registry_url=env.get(ENV_REGISTRY) or base.registry_url,
             offline=_truthy(env.get(ENV_OFFLINE)),
+            tx_server=env.get(ENV_TX_SERVER) or None,
+            tx_client_id=env.get(ENV_TX_CLIENT_ID) or None,
+            tx_client_secret=env.get(ENV_TX_CLIENT_SECRET) or None,
+            tx_token_url=env.get(ENV_TX_TOKEN_URL) or None,
+            tx_timeout=_optional_seconds(env.get(ENV_TX_TIMEOUT), ENV_TX_TIMEOUT),
+            tx_record=_optional_path(env.get(ENV_TX_RECORD)),
+            tx_replay=_optional_path(env.get(ENV_TX_REPLAY)),
         )
 
     def with_options(
@@ -81,4 +131,27 @@ class Settings:
             offline=self.offline if offline is None else offline,
             package_cache=package_cache or self.package_cache,
             registry_url=registry_url or self.registry_url,
+        )
+
+    def with_terminology(
+        self,
+        *,
+        tx_server: str | None = None,
+        tx_client_id: str | None = None,
+        tx_client_secret: str | None = None,
+        tx_token_url: str | None = None,
+        tx_timeout: float | None = None,
+        tx_record: Path | None = None,
+        tx_replay: Path | None = None,
+    ) -> Settings:
+        """Command-line or API terminology options on top of the environment's; None keeps what is there."""
+        return replace(
+            self,
+            tx_server=tx_server or self.tx_server,
+            tx_client_id=tx_client_id or self.tx_client_id,
+            tx_client_secret=tx_client_secret or self.tx_client_secret,
+            tx_token_url=tx_token_url or self.tx_token_url,
+            tx_timeout=tx_timeout if tx_timeout is not None else self.tx_timeout,
+            tx_record=tx_record or self.tx_record,
+            tx_replay=tx_replay or self.tx_replay,
         )
