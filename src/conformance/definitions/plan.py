@@ -203,20 +203,30 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 
 def _type_refs(element: Mapping[str, Any]) -> tuple[TypeRef, ...]:
-    refs: list[TypeRef] = []
+    """One TypeRef per type code: STU3 repeats a code once per profile, R4 lists the profiles in one entry."""
+    refs: dict[str, TypeRef] = {}
     for entry in element.get("type", ()) or ():
         code = _type_code(entry)
         if not code:
             continue
-        refs.append(
-            TypeRef(
-                code,
-                _as_tuple(entry.get("profile")),
-                _as_tuple(entry.get("targetProfile")),
-                _profile_element(entry),
-            )
+        found = TypeRef(
+            code,
+            _as_tuple(entry.get("profile")),
+            _as_tuple(entry.get("targetProfile")),
+            _profile_element(entry),
         )
-    return tuple(refs)
+        known = refs.get(code)
+        refs[code] = found if known is None else _merged(known, found)
+    return tuple(refs.values())
+
+
+def _merged(first: TypeRef, second: TypeRef) -> TypeRef:
+    return TypeRef(
+        first.code,
+        tuple(dict.fromkeys((*first.profiles, *second.profiles))),
+        tuple(dict.fromkeys((*first.target_profiles, *second.target_profiles))),
+        first.profile_element or second.profile_element,
+    )
 
 
 def _profile_element(type_entry: Mapping[str, Any]) -> str | None:
@@ -323,6 +333,15 @@ def _max_length(element: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _slice_name(element: Mapping[str, Any], path: str) -> str | None:
+    name = element.get("sliceName")
+    if not isinstance(name, str):
+        return None
+    # Forge writes a choice narrowed to one type as `valueQuantity` with sliceName `valueQuantity` and no
+    # `value[x]` entry: that is the element itself under its renamed path, not a slice of anything.
+    return None if name == path.rsplit(".", 1)[-1] and not name.endswith("[x]") else name
+
+
 def compile_element(element: Mapping[str, Any], local_base: str = "") -> ElementRule:
     path = str(element.get("path", ""))
     min_value = element.get("min", 0)
@@ -330,7 +349,7 @@ def compile_element(element: Mapping[str, Any], local_base: str = "") -> Element
         id=str(element.get("id") or path),
         path=path,
         name=path.rsplit(".", 1)[-1],
-        slice_name=element.get("sliceName") if isinstance(element.get("sliceName"), str) else None,
+        slice_name=_slice_name(element, path),
         min=min_value if isinstance(min_value, int) and not isinstance(min_value, bool) else 0,
         max=_max(element.get("max", "*")),
         repeats=_repeats(element),

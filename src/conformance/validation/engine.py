@@ -34,6 +34,7 @@ from conformance.validation.ranges import RangeChecks
 from conformance.validation.references import ReferenceChecks, reference_type
 from conformance.validation.report import Loc, Reporter
 from conformance.validation.slicing import SlicingChecks
+from conformance.validation.versionrules import rules_for
 from conformance.validation.walker import Frame, Walker
 
 _RESTFUL_BASE = re.compile(r"(https?://.+/)[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
@@ -172,6 +173,7 @@ class Engine:
     ) -> None:
         self.context = context
         self.options = options or ValidationOptions()
+        self.version_rules = rules_for(context.fhir_version)
         self.definitions = Definitions(context)
         self.bindings = BindingChecks(
             terminology

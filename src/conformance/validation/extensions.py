@@ -161,6 +161,7 @@ class ExtensionChecks:
             f"(this element is [{', '.join(sorted(candidates))}]; allowed = {allowed})",
             loc,
             profile=definition.canonical,
+            dedupe=("context", url),
         )
 
     @staticmethod

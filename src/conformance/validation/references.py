@@ -69,6 +69,8 @@ class ReferenceChecks:
         elif target is None:
             self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
         named_type = reference_type(reference)
+        if named_type is not None and not walker._is_resource_type(named_type):
+            named_type = None  # `Performer/1` names no resource type: nothing to compare
         if target is None and named_type is not None:
             # `Practitioner/5d95...` beside an entry whose id is 5d95... but is not a Practitioner: say so.
             target = walker.engine.same_id_in_bundle(reference, frame)
@@ -90,15 +92,16 @@ class ReferenceChecks:
             )
         if target is not None:
             for url in unknown_profiles:
-                walker.report.error(
+                # A defect of the profile set, not of the payload: said, but it does not fail the payload.
+                walker.report.warning(
                     "not-found",
                     "reference.target-profile-unknown",
-                    f"Unable to resolve the profile reference '{url}'",
+                    f"Unable to resolve the profile reference '{url}': the target's profile is not checked",
                     loc.child("reference"),
                 )
         if "Resource" in allowed or not isinstance(found_type, str) or target is None:
             return  # only a resolved target's type is known for certain
-        if (allowed or (unknown_profiles and target is not None)) and found_type not in allowed:
+        if allowed and found_type not in allowed:
             walker.report.error(
                 "structure",
                 "reference.target-type",

@@ -138,7 +138,18 @@ class SlicingChecks:
         discriminators = entry.slicing.discriminators if entry.slicing else ()
         assigned: list[ElementRule | None] = []
         for item in items:
-            match = self._first_match(walker, item, slices, discriminators, plan, frame)
+            matching = self._matching(walker, item, slices, discriminators, plan, frame)
+            match = matching[0] if matching else None
+            if len(matching) > 1 and discriminators:
+                walker.report.error(
+                    "structure",
+                    "slice.ambiguous",
+                    f"Profile {plan.canonical}, Element matches more than one slice - "
+                    + ", ".join(str(s.slice_name) for s in matching),
+                    item.loc,
+                    profile=plan.canonical,
+                    element_id=entry.id,
+                )
             assigned.append(match)
             if match is not None:
                 self._validate_in_slice(walker, item, match, plan, frame)
@@ -146,7 +157,7 @@ class SlicingChecks:
         self._unmatched(walker, entry, items, assigned, plan)
         self._order(walker, entry, items, assigned, plan)
 
-    def _first_match(
+    def _matching(
         self,
         walker: Walker,
         item: Item,
@@ -154,11 +165,15 @@ class SlicingChecks:
         discriminators: Sequence[Discriminator],
         plan: Plan,
         frame: Frame,
-    ) -> ElementRule | None:
+    ) -> list[ElementRule]:
+        """Every slice the item matches; with discriminators, more than one is a fault of the instance."""
+        found = []
         for slice_rule in slices:
             if self.matches(walker, item, slice_rule, discriminators, plan, frame):
-                return slice_rule
-        return None
+                found.append(slice_rule)
+                if not discriminators:
+                    break  # slices told apart only by their whole definitions: the first match decides
+        return found
 
     def matches(
         self,

@@ -222,8 +222,9 @@ class Walker:
     def _unknown_properties(
         self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool
     ) -> None:
+        extra = self.engine.version_rules.extra_json_properties
         for key in obj:
-            if key in known or (is_resource and key == "resourceType"):
+            if key in known or (is_resource and key == "resourceType") or key in extra:
                 continue
             if key.startswith("_") and key[1:] in known:
                 continue
