@@ -8,9 +8,11 @@ systems, filters the local service cannot evaluate) is an information issue.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
+from conformance.outcome import Severity
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 
 CODED_TYPES = frozenset({"code", "Coding", "CodeableConcept", "Quantity", "string", "uri"})
 CHECKED_STRENGTHS = frozenset({"required", "extensible"})
+# Findings that only follow from membership, which the binding strength turns into its own issue.
+REPORTED_BY_STRENGTH = frozenset({"terminology.system-undetermined"})
 
 
 def _codings(value: Any, type_code: str) -> list[Mapping[str, Any]]:
@@ -78,6 +82,8 @@ class BindingChecks:
         plan: Plan,
         frame: Frame,
     ) -> None:
+        if type_ref.code == "Identifier" and isinstance(value, Mapping):
+            self._identifier(walker, value, loc)
         binding = rule.binding
         if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
             return
@@ -86,42 +92,107 @@ class BindingChecks:
         codings = _codings(value, type_ref.code)
         if not codings:
             return
-        verdict = self._any_member(binding.value_set, codings)
-        if verdict is not False:
+        result = self._result(binding.value_set, codings, type_ref.code)
+        if result is None:
             return
+        where = _Where(walker, loc, plan, rule)
+        self._findings(result, where)
+        status = str(result.status)
+        if status == "unknown":
+            walker.report.info(
+                "informational",
+                "binding.not-checked",
+                f"The binding to {binding.value_set} was not checked: {result.message}",
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
+        elif status == "invalid":
+            self._not_in_value_set(binding.strength, binding.value_set, codings, value, type_ref, where)
+
+    def _result(self, value_set: str, codings: Sequence[Mapping[str, Any]], type_code: str) -> Any:
+        try:
+            if type_code == "CodeableConcept":
+                return self.terminology.check_codeable_concept(value_set, codings)
+            coding = codings[0]
+            return self.terminology.validate_code(
+                value_set,
+                system=_text(coding.get("system")),
+                code=str(coding.get("code")),
+                display=_text(coding.get("display")),
+            )
+        except Exception:  # a terminology gap must never crash validation
+            return None
+
+    @staticmethod
+    def _findings(result: Any, where: _Where) -> None:
+        """What the code systems say beside membership: wrong displays, inactive codes, bad check digits."""
+        for finding in getattr(result, "issues", ()) or ():
+            if finding.message_id in REPORTED_BY_STRENGTH:
+                continue
+            where.walker.report.add(
+                finding.severity,
+                finding.issue_type,
+                finding.message_id,
+                finding.message,
+                where.loc,
+                profile=where.plan.canonical,
+                element_id=where.rule.id,
+            )
+
+    @staticmethod
+    def _not_in_value_set(
+        strength: str,
+        value_set: str,
+        codings: Sequence[Mapping[str, Any]],
+        value: Any,
+        type_ref: TypeRef,
+        where: _Where,
+    ) -> None:
         shown = ", ".join(_show(c) for c in codings)
-        message = f"The value provided ({shown}) was not found in the value set {binding.value_set}" + (
-            ", and a code is required from this value set" if binding.strength == "required" else ""
+        message = f"The value provided ({shown}) was not found in the value set {value_set}" + (
+            ", and a code is required from this value set" if strength == "required" else ""
         )
-        if binding.strength == "required":
-            walker.report.error(
+        report = where.walker.report
+        extra = {"profile": where.plan.canonical, "element_id": where.rule.id}
+        if strength != "required":
+            report.warning("code-invalid", "binding.extensible.not-in-valueset", message, where.loc, **extra)
+            return
+        report.error("code-invalid", "binding.required.not-in-valueset", message, where.loc, **extra)
+        if type_ref.code == "code":
+            # A bare code carries no system: when the value set does not hold it, none can be inferred.
+            report.error(
                 "code-invalid",
-                "binding.required.not-in-valueset",
-                message,
-                loc,
-                profile=plan.canonical,
-                element_id=rule.id,
+                "binding.code.system-unknown",
+                f"The System URI could not be determined for the code '{value}' in the ValueSet "
+                f"'{value_set}'",
+                where.loc,
+                **extra,
             )
-            if type_ref.code == "code":
-                # A bare code carries no system: when the value set does not hold it, none can be inferred.
-                walker.report.error(
-                    "code-invalid",
-                    "binding.code.system-unknown",
-                    f"The System URI could not be determined for the code '{value}' in the ValueSet "
-                    f"'{binding.value_set}'",
-                    loc,
-                    profile=plan.canonical,
-                    element_id=rule.id,
-                )
-        else:
-            walker.report.warning(
-                "code-invalid",
-                "binding.extensible.not-in-valueset",
-                message,
-                loc,
-                profile=plan.canonical,
-                element_id=rule.id,
-            )
+
+    def _identifier(self, walker: Walker, value: Mapping[str, Any], loc: Loc) -> None:
+        """Identifier rules that need no server: NHS number check digit, SNOMED CT id form..."""
+        system, text = _text(value.get("system")), _text(value.get("value"))
+        checker = getattr(self.terminology, "check_identifier", None)
+        if system is None or text is None or checker is None:
+            return
+        result = checker(system, text)
+        if result is None or str(result.status) != "invalid":
+            return
+        severity = result.severity_hint or Severity.ERROR
+        walker.report.add(severity, "value", result.message_id, result.message, loc.child("value"))
+
+
+@dataclass(frozen=True)
+class _Where:
+    walker: Walker
+    loc: Loc
+    plan: Plan
+    rule: ElementRule
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def _show(coding: Mapping[str, Any]) -> str:
