@@ -15,7 +15,7 @@ from conformance.settings import (
     ENV_REGISTRY,
     ENV_WORK_CACHE,
 )
-from packages_support import copy_fixtures, pack, session_work_cache, shared_packages
+from packages_support import copy_fixtures, pack
 from registry_server import FakeRegistry, running_registry
 
 
@@ -117,17 +117,3 @@ def test_sample_without_packages_is_a_clear_error(env: Path, capsys: pytest.Capt
     assert err.count("\n") == 1
 
 
-@pytest.mark.shared
-def test_sample_lists_the_uk_core_set(
-    env: Path,
-    capsys: pytest.CaptureFixture[str],
-    monkeypatch: pytest.MonkeyPatch,
-    tmp_path_factory: pytest.TempPathFactory,
-) -> None:
-    monkeypatch.setenv(ENV_WORK_CACHE, str(session_work_cache(tmp_path_factory)))
-    code, out, err = _run(capsys, "sample", "--package-path", str(shared_packages()))
-    assert (code, err) == (0, "")
-    assert "fhir.r4.ukcore.stu2#2.0.2" in out and "hl7.fhir.r4.core#4.0.1" in out
-    assert "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient" in out
-    assert "47 extension definitions" in out
-    assert "hl7.fhir.uv.extensions.r4#5.2.0" in out  # the missing dependency, as a warning

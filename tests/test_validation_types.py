@@ -171,4 +171,8 @@ def test_min_value(r4_fixtures: FixtureRunner) -> None:
 
 def test_regex_extension_on_the_element(r4_fixtures: FixtureRunner) -> None:
     outcome = r4_fixtures.validate("types/patient-regex-mismatch.json", [PATIENT_TYPES])
-    assert r4_fixtures.findings(outcome) == ["error type.regex @ Patient.identifier[0].value"]
+    # the value is an NHS number system's, so the UK identifier rule speaks too
+    assert r4_fixtures.findings(outcome) == [
+        "error identifier.nhs-number.format @ Patient.identifier[0].value",
+        "error type.regex @ Patient.identifier[0].value",
+    ]

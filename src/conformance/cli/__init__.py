@@ -32,9 +32,20 @@ class _Parser(argparse.ArgumentParser):
 
 def _command_modules() -> list[ModuleType]:
     # Imported here, not at the top: every command module imports this package's exit codes.
-    from conformance.cli import packages_cmd, sample_cmd, snapshot_cmd, validate_cmd  # noqa: PLC0415
+    from conformance.cli import (  # noqa: PLC0415
+        assess_cmd,
+        compare_cmd,
+        keygen_cmd,
+        packages_cmd,
+        sample_cmd,
+        snapshot_cmd,
+        validate_cmd,
+        verify_cmd,
+    )
 
-    return [packages_cmd, sample_cmd, validate_cmd, snapshot_cmd]
+    return [
+        packages_cmd, sample_cmd, validate_cmd, snapshot_cmd, assess_cmd, verify_cmd, compare_cmd, keygen_cmd
+    ]  # fmt: skip
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,107 @@
+"""A standard: a FHIR version, the packages its profiles come from, and the profiles in scope.
+
+Standards are data (TOML or JSON files, see docs/standards.md); this module holds their
+immutable in-memory form. Reading and checking files is `conformance.standards.loading`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from conformance.fhirversion import FhirVersion
+
+FORMAT = 1
+
+
+def bare_canonical(url: str) -> str:
+    """A canonical URL without its `|version` suffix."""
+    return url.split("|", 1)[0]
+
+
+@dataclass(frozen=True)
+class PackageRequirement:
+    """A FHIR package the standard is built from, with an npm-style version range."""
+
+    name: str
+    version: str
+
+    @property
+    def reference(self) -> str:
+        return f"{self.name}#{self.version}"
+
+
+@dataclass(frozen=True)
+class ProfileRequirement:
+    """One profile in scope, and what the standard asks of the payloads tested against it."""
+
+    url: str
+    type: str
+    required: bool = False
+    min_samples: int = 1
+    default_for_type: bool = True
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A named standard. `source` says where it was read from (a file path, or empty)."""
+
+    id: str
+    title: str
+    publisher: str
+    fhir_version: FhirVersion
+    packages: tuple[PackageRequirement, ...]
+    profiles: tuple[ProfileRequirement, ...]
+    description: str = ""
+    source: str = ""
+
+    def profile(self, url: str) -> ProfileRequirement | None:
+        """The profile in scope with this canonical URL (a `|version` suffix is ignored)."""
+        bare = bare_canonical(url)
+        return next((profile for profile in self.profiles if profile.url == bare), None)
+
+    def default_profile_for(self, resource_type: str) -> ProfileRequirement | None:
+        """The profile a payload of this type is assessed against when it claims none of the standard's."""
+        return next(
+            (p for p in self.profiles if p.type == resource_type and p.default_for_type),
+            None,
+        )
+
+    def has_type(self, resource_type: str) -> bool:
+        return any(profile.type == resource_type for profile in self.profiles)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The definition in its file form (JSON), with every default written out."""
+        data: dict[str, Any] = {
+            "format": FORMAT,
+            "id": self.id,
+            "title": self.title,
+            "publisher": self.publisher,
+            "description": self.description,
+            "fhir_version": self.fhir_version.value,
+            "packages": [{"name": p.name, "version": p.version} for p in self.packages],
+            "profiles": [_profile_dict(p) for p in self.profiles],
+        }
+        return data
+
+    @property
+    def sha256(self) -> str:
+        """A digest of the definition (not of the file: comments and layout do not count)."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _profile_dict(profile: ProfileRequirement) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "url": profile.url,
+        "type": profile.type,
+        "required": profile.required,
+        "min_samples": profile.min_samples,
+        "default_for_type": profile.default_for_type,
+    }
+    if profile.note:
+        data["note"] = profile.note
+    return data
