@@ -410,15 +410,12 @@ class Walker:
         self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
 
     def _regex_problem(self, rule: ElementRule, type_ref: TypeRef, value: Any) -> primitives.Problem | None:
-        patterns = [rule.regex] if rule.regex else []
-        type_regex = self.engine.primitive_regex(type_ref.code)
-        if type_regex:
-            patterns.append(type_regex)
-        for pattern in patterns:
-            problem = primitives.regex_problem(pattern, value, type_ref.code)
+        if rule.regex:
+            problem = primitives.regex_problem(rule.regex, value, type_ref.code)
             if problem is not None:
                 return problem
-        return None
+        type_regex = self.engine.primitive_regex(type_ref.code)
+        return primitives.type_regex_problem(type_regex, value, type_ref.code) if type_regex else None
 
     def _report_problem(self, problem: primitives.Problem, loc: Loc) -> None:
         if problem.warning:
