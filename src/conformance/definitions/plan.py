@@ -371,6 +371,19 @@ def compile_element(element: Mapping[str, Any], local_base: str = "") -> Element
     )
 
 
+def _choice_name_of_renamed(rule: ElementRule) -> str | None:
+    """`value[x]` for an element Forge renamed `valueQuantity` (its base is the choice), else None."""
+    base = rule.raw.get("base")
+    base_path = base.get("path") if isinstance(base, Mapping) else None
+    if rule.is_choice or not isinstance(base_path, str) or not base_path.endswith("[x]"):
+        return None
+    choice = base_path.rsplit(".", 1)[-1]
+    stem = choice[:-3]
+    if len(rule.types) == 1 and rule.name == stem + rule.types[0].json_suffix:
+        return choice
+    return None
+
+
 def _parent_path(path: str) -> str:
     return path.rsplit(".", 1)[0] if "." in path else ""
 
@@ -398,14 +411,21 @@ class _TreeBuilder:
         parent = self.stack[-1]
         if parent.path != _parent_path(rule.path):
             raise PlanError(f"element {rule.id!r} has no parent element in the snapshot")
+        choice = _choice_name_of_renamed(rule)
+        if choice is not None and parent.child(choice) is None:
+            rule.name = choice  # Forge's `valueQuantity`: the choice element, narrowed to its type
         parent.children.append(rule)
         self.stack.append(rule)
 
     def _add_slice(self, rule: ElementRule) -> None:
+        if all(open_rule.path != rule.path for open_rule in self.stack):
+            # Forge writes a choice narrowed to one type (`author[x]:authorReference`) without the plain
+            # `author[x]`: then it is the element itself.
+            rule.slice_name = None
+            self._add_child(rule)
+            return
         self._unwind_to(rule.path)
         top = self.stack[-1]
-        if top.path != rule.path:
-            raise PlanError(f"slice {rule.id!r} has no slicing entry in the snapshot")
         entry = self.entries.get(id(top), top)
         owner = self._slice_owner(entry, rule.slice_name or "")
         owner.slices.append(rule)

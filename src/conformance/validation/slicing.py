@@ -173,22 +173,7 @@ class SlicingChecks:
                 found.append(slice_rule)
                 if not discriminators:
                     break  # slices told apart only by their whole definitions: the first match decides
-        if len(found) > 1:
-            # A slice that fixes the discriminating value is meant before one that only binds a value set.
-            fixing = [s for s in found if self._fixes_values(walker, s, discriminators, plan)]
-            if len(fixing) == 1:
-                return fixing
         return found
-
-    @staticmethod
-    def _fixes_values(
-        walker: Walker, slice_rule: ElementRule, discriminators: Sequence[Discriminator], plan: Plan
-    ) -> bool:
-        for discriminator in discriminators:
-            target = _rule_at(walker, slice_rule, split_path(discriminator.path), plan)
-            if target is None or (target.fixed is None and target.pattern is None):
-                return False
-        return True
 
     def matches(
         self,

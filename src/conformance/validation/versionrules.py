@@ -16,16 +16,12 @@ from conformance.fhirversion import FhirVersion
 class VersionRules:
     # Where a document Bundle's date lives, when no invariant of the version checks it (R4 has bdl-10).
     document_date: tuple[str, ...] | None
-    # JSON properties the version's JSON format allows beside the elements (STU3 kept `fhir_comments`).
-    extra_json_properties: frozenset[str] = frozenset()
 
 
 RULES: dict[FhirVersion, VersionRules] = {
     FhirVersion.R4: VersionRules(document_date=None),
     # STU3 has no Bundle.timestamp: a document's date is when it was assembled, Bundle.meta.lastUpdated.
-    FhirVersion.STU3: VersionRules(
-        document_date=("meta", "lastUpdated"), extra_json_properties=frozenset({"fhir_comments"})
-    ),
+    FhirVersion.STU3: VersionRules(document_date=("meta", "lastUpdated")),
 }
 
 

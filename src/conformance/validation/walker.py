@@ -22,6 +22,15 @@ RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
 RESOURCE_ID = TypeRef("id")
 
 
+def _system_typed(rule: ElementRule) -> bool:
+    """R4 types Resource.id as a FHIRPath System.String, which cannot carry extensions; STU3 as `id`."""
+    return any(
+        str(entry.get("code", "")).startswith("http://hl7.org/fhirpath/System.")
+        for entry in rule.raw.get("type", ()) or ()
+        if isinstance(entry, Mapping)
+    )
+
+
 @dataclass(frozen=True)
 class Item:
     """One occurrence of an element: its value, its `_name` sibling for primitives, where it is."""
@@ -169,7 +178,8 @@ class Walker:
             return None
         for profile in type_ref.profiles:
             plan = self.definitions.plan(profile)
-            if plan is not None and type_ref.code != "Extension":
+            # A profile of another type (a Location profile on a Reference) cannot apply to this value.
+            if plan is not None and type_ref.code != "Extension" and plan.type == type_ref.code:
                 return plan
         return self.definitions.type_plan(type_ref.code)
 
@@ -222,9 +232,8 @@ class Walker:
     def _unknown_properties(
         self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool
     ) -> None:
-        extra = self.engine.version_rules.extra_json_properties
         for key in obj:
-            if key in known or (is_resource and key == "resourceType") or key in extra:
+            if key in known or (is_resource and key == "resourceType"):
                 continue
             if key.startswith("_") and key[1:] in known:
                 continue
@@ -373,7 +382,7 @@ class Walker:
                 loc,
             )
             return
-        if type_ref is RESOURCE_ID and extra is not None:
+        if type_ref is RESOURCE_ID and extra is not None and _system_typed(rule):
             self.report.error(
                 "structure",
                 "structure.resource-id-extension",
