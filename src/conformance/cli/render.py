@@ -1,13 +1,16 @@
-"""Text output for people: grouped by file, with locations, coloured only on a terminal."""
+"""Text output for people: grouped by payload, with locations, coloured only on a terminal."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 from rich.console import Console
 from rich.markup import escape
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from conformance.outcome import Issue, Outcome, Severity
 
@@ -19,8 +22,8 @@ _STYLE = {
 }
 
 
-def _console() -> Console:
-    return Console(file=sys.stdout, highlight=False, soft_wrap=True)
+def _console(stream: IO[str] | None = None) -> Console:
+    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
 
 
 def _where(issue: Issue) -> str:
@@ -34,17 +37,44 @@ def _summary(outcome: Outcome) -> str:
 
 
 def print_text_outcomes(
-    outcomes: Sequence[Outcome], files: Sequence[Path], notes: Sequence[str] = ()
+    outcomes: Sequence[Outcome],
+    names: Sequence[str | Path],
+    notes: Sequence[str] = (),
+    *,
+    stream: IO[str] | None = None,
 ) -> None:
-    console = _console()
+    console = _console(stream)
     for note in notes:
         console.print(f"[dim]note: {escape(note)}[/dim]")
-    for outcome, path in zip(outcomes, files, strict=True):
+    for outcome, name in zip(outcomes, names, strict=True):
         style = "green" if outcome.valid else "red"
-        console.print(f"[bold]{escape(str(path))}[/bold]  [{style}]{_summary(outcome)}[/{style}]")
+        console.print(f"[bold]{escape(str(name))}[/bold]  [{style}]{_summary(outcome)}[/{style}]")
         for issue in outcome.issues:
             severity = issue.severity
             console.print(
                 f"  [{_STYLE[severity]}]{severity.value:<11}[/{_STYLE[severity]}] "
                 f"{escape(_where(issue))}  {escape(issue.message)} [dim]\\[{issue.message_id}][/dim]"
             )
+    if len(outcomes) > 1:
+        invalid = sum(1 for outcome in outcomes if not outcome.valid)
+        console.print(f"{len(outcomes)} payloads: {len(outcomes) - invalid} valid, {invalid} invalid")
+
+
+@contextmanager
+def progress_bar(total: int) -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr; yields the function to call once per payload done."""
+    progress = Progress(
+        TextColumn("validating"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=Console(file=sys.stderr),
+        transient=True,
+    )
+    with progress:
+        task = progress.add_task("validating", total=total)
+
+        def advance(_: Any) -> None:
+            progress.advance(task)
+
+        yield advance

@@ -1,32 +1,44 @@
-"""`conformance validate`: validate payload files and print their outcomes.
+"""`conformance validate`: validate payloads and print their outcomes, or a JUnit or SARIF report.
 
-Exit 0 when no payload has an error or fatal issue, 1 when one has, 2 for
-usage problems (unknown option, missing file, packages not found).
+Payloads are files (JSON or XML), folders (searched recursively), NDJSON files (one resource a line)
+and Bundles. Exit 0 when no payload has an error or fatal issue, 1 when one has, 2 for usage problems
+(unknown option, missing file, packages not found).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, Any
 
 from conformance.cli import EXIT_INVALID, EXIT_OK
 from conformance.cli.options import add_package_options, settings_from
-from conformance.cli.render import print_text_outcomes
+from conformance.cli.render import print_text_outcomes, progress_bar
 from conformance.context import Context
-from conformance.errors import InputError
+from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
-from conformance.outcome import Outcome
+from conformance.reports import PayloadResult, base_uri_of, write_junit, write_sarif
+from conformance.reports.payloads import count_payloads, discover, payloads
+from conformance.reports.runner import ContextSpec, RunSpec, WorkerPool, validate_payloads
 from conformance.validation import Validator
+
+FORMATS = ("text", "json", "junit", "sarif")
+PROGRESS_THRESHOLD = 50
+"""Runs with fewer payloads than this finish before a progress bar would help."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "validate",
-        help="validate FHIR payloads (JSON or XML) against base definitions and profiles",
-        description="Validate FHIR payloads against the base definitions, their meta.profile and --profile.",
+        help="validate FHIR payloads (JSON, XML, NDJSON, folders) against base definitions and profiles",
+        description="Validate FHIR payloads against the base definitions, their meta.profile and --profile. "
+        "FILE may be a payload, a folder (searched recursively for .json, .xml and .ndjson files) or an "
+        "NDJSON file (one resource a line).",
     )
     add_context_options(parser)
     parser.add_argument(
@@ -34,13 +46,37 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="append",
         default=[],
         metavar="CANONICAL_URL",
-        help="also validate against this profile; repeatable",
+        help="also validate the payloads of this profile's resource type against it; repeatable",
     )
     parser.add_argument(
-        "--format", choices=("text", "json"), default="text", help="output format (default text)"
+        "--format",
+        choices=FORMATS,
+        default="text",
+        help="output: text (default), json (an OperationOutcome, or a Bundle of them), "
+        "junit (JUnit XML), sarif (SARIF 2.1.0)",
     )
-    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="payload files")
+    parser.add_argument(
+        "--output", type=Path, default=None, metavar="FILE", help="write the output to FILE, not stdout"
+    )
+    parser.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=1,
+        metavar="N",
+        help="validate in N worker processes (0: one per CPU; default 1, in this process)",
+    )
+    parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="payload files or folders")
     parser.set_defaults(handler=run)
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    return value or os.cpu_count() or 1
 
 
 def add_context_options(parser: argparse.ArgumentParser) -> None:
@@ -76,61 +112,106 @@ def add_context_options(parser: argparse.ArgumentParser) -> None:
     add_package_options(parser)
 
 
-def build_context(args: argparse.Namespace, wanted_profiles: Sequence[str] = ()) -> Context:
-    version = FhirVersion.parse(args.fhir_version)
+def context_spec(args: argparse.Namespace, wanted_profiles: Sequence[str] = ()) -> ContextSpec:
+    """What to build the Context from, as a value worker processes can receive."""
     for path in args.extra_resources:
         if not path.exists():
             raise InputError(f"extra resources not found: {path}")
-    context = Context.build(
-        settings_from(args),
-        version,
+    return ContextSpec(
+        settings=settings_from(args),
+        fhir_version=FhirVersion.parse(args.fhir_version),
         igs=tuple(args.ig),
         packages=tuple(args.package),
         extra_resources=tuple(args.extra_resources),
+        wanted_profiles=tuple(wanted_profiles),
     )
-    return _with_packages_for(context, wanted_profiles, args)
 
 
-def _with_packages_for(context: Context, profiles: Sequence[str], args: argparse.Namespace) -> Context:
-    """Load, from the package path, the package that defines a profile no loaded package defines."""
-    missing = [url for url in profiles if context.structure_definition(url) is None]
-    if not missing:
-        return context
-    finder = getattr(context, "with_packages_defining", None)
-    if finder is None:
-        return context
-    extended: Context = finder(missing)
-    return extended
-
-
-def _check_files(files: Sequence[Path]) -> None:
-    for path in files:
-        if not path.is_file():
-            raise InputError(f"payload file not found: {path}")
+def build_context(args: argparse.Namespace, wanted_profiles: Sequence[str] = ()) -> Context:
+    return context_spec(args, wanted_profiles).build()
 
 
 def run(args: argparse.Namespace) -> int:
-    _check_files(args.files)
-    context = build_context(args, args.profile)
-    validator = Validator(context)
-    outcomes = [validator.validate(path, profiles=tuple(args.profile)) for path in args.files]
-    if args.format == "json":
-        print_json(outcomes, args.files)
+    inputs = discover(args.files)
+    spec = context_spec(args, args.profile)
+    context = spec.build()
+    run_spec = RunSpec.for_context(spec, context, args.profile)
+    validator = Validator(context) if args.jobs == 1 else None
+    total = count_payloads(inputs) if _wants_progress(inputs) else 0
+    # The workers start before the progress bar's thread, so that they can be forked.
+    with _workers(run_spec, args.jobs) as pool, _progress(total) as advance:
+        results = list(
+            validate_payloads(payloads(inputs), run_spec, validator=validator, pool=pool, on_result=advance)
+        )
+    with _output(args.output) as stream:
+        _write(args.format, results, context.warnings, stream)
+    return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
+
+
+def _wants_progress(inputs: Sequence[Any]) -> bool:
+    # Counting NDJSON lines costs a read of each file: only worth it when a person is watching.
+    return sys.stderr.isatty() and (len(inputs) >= PROGRESS_THRESHOLD or any(i.is_ndjson for i in inputs))
+
+
+@contextmanager
+def _workers(spec: RunSpec, jobs: int) -> Iterator[WorkerPool | None]:
+    if jobs <= 1:
+        yield None
+        return
+    with WorkerPool(spec, jobs) as pool:
+        yield pool
+
+
+@contextmanager
+def _progress(total: int) -> Iterator[Any]:
+    if total < PROGRESS_THRESHOLD:
+        yield None
+        return
+    with progress_bar(total) as advance:
+        yield advance
+
+
+@contextmanager
+def _output(path: Path | None) -> Iterator[IO[str]]:
+    if path is None:
+        yield sys.stdout
+        return
+    try:
+        with path.open("w", encoding="utf-8") as stream:
+            yield stream
+    except OSError as exc:
+        raise InputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from exc
+
+
+def _write(format: str, results: Sequence[PayloadResult], notes: Sequence[str], stream: IO[str]) -> None:
+    if format == "json":
+        print_json(results, stream)
+    elif format == "junit":
+        write_junit(results, stream)
+    elif format == "sarif":
+        write_sarif(results, stream, base_uri=base_uri_of(Path.cwd()))
+    elif format == "text":
+        print_text_outcomes([r.outcome for r in results], [r.name for r in results], notes, stream=stream)
     else:
-        print_text_outcomes(outcomes, args.files, context.warnings)
-    return EXIT_OK if all(outcome.valid for outcome in outcomes) else EXIT_INVALID
+        raise UsageError(f"unknown output format {format!r}")
 
 
-def print_json(outcomes: Sequence[Outcome], files: Sequence[Path]) -> None:
-    if len(outcomes) == 1:
-        document = outcomes[0].to_operation_outcome()
+def _full_url(result: PayloadResult) -> str:
+    uri = Path(result.source).resolve().as_uri()
+    return uri if result.line is None else f"{uri}#line={result.line}"
+
+
+def print_json(results: Sequence[PayloadResult], stream: IO[str]) -> None:
+    """One OperationOutcome for one payload; a Bundle of OperationOutcomes for several."""
+    if len(results) == 1:
+        document = results[0].outcome.to_operation_outcome()
     else:
         document = {
             "resourceType": "Bundle",
             "type": "collection",
             "entry": [
-                {"fullUrl": path.resolve().as_uri(), "resource": outcome.to_operation_outcome()}
-                for outcome, path in zip(outcomes, files, strict=True)
+                {"fullUrl": _full_url(result), "resource": result.outcome.to_operation_outcome()}
+                for result in results
             ],
         }
-    sys.stdout.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+    stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")

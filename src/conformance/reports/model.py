@@ -1,0 +1,61 @@
+"""What a report is written from: each payload's Outcome, with where the payload came from.
+
+A payload is one resource a run validated: a file, one line of an NDJSON file, or a Bundle (whose
+entries are listed so that reports can show each entry as its own test). Issue positions in the
+Outcome are positions in the file named by `source`, so a report can point into it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from conformance.outcome import Issue, Outcome
+
+
+@dataclass(frozen=True)
+class EntryPart:
+    """One entry of a Bundle payload: its label, where its issues are, the profiles it was checked against."""
+
+    label: str
+    location_prefix: str
+    profiles: tuple[str, ...] = ()
+
+    def holds(self, issue: Issue) -> bool:
+        location = issue.location
+        prefix = self.location_prefix
+        return location == prefix or location.startswith((prefix + ".", prefix + "["))
+
+
+@dataclass(frozen=True)
+class PayloadResult:
+    """One validated payload."""
+
+    outcome: Outcome
+    source: str
+    """The file as the user named it (a path, kept relative when it was given relative)."""
+    line: int | None = None
+    """For a payload that is one line of a file (NDJSON): that line."""
+    resource_type: str | None = None
+    profiles: tuple[str, ...] = ()
+    """The profiles the run was asked to check this payload against (`meta.profile` ones are not listed)."""
+    entries: tuple[EntryPart, ...] = ()
+
+    @property
+    def name(self) -> str:
+        """How reports name the payload: `patients.ndjson:12` for a line, the path otherwise."""
+        return self.source if self.line is None else f"{self.source}:{self.line}"
+
+    @property
+    def valid(self) -> bool:
+        return self.outcome.valid
+
+    def issues_outside_entries(self) -> tuple[Issue, ...]:
+        return tuple(issue for issue in self.outcome.issues if not any(e.holds(issue) for e in self.entries))
+
+    def issues_of(self, entry: EntryPart) -> tuple[Issue, ...]:
+        return tuple(issue for issue in self.outcome.issues if entry.holds(issue))
+
+
+def result_of(outcome: Outcome, name: str | None = None) -> PayloadResult:
+    """A report entry for an Outcome validated outside a run (from the library, say)."""
+    return PayloadResult(outcome=outcome, source=name or outcome.source or "payload")
