@@ -361,7 +361,7 @@ class Walker:
     @staticmethod
     def _infer_type(rule: ElementRule, value: Any) -> TypeRef | None:
         if not rule.types:
-            return TypeRef("BackboneElement") if rule.children else None
+            return TypeRef("BackboneElement") if rule.children or rule.content_reference else None
         if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
             for type_ref in rule.types:
                 if type_ref.code == value["resourceType"]:
