@@ -48,7 +48,9 @@ def test_a_valid_payload_exits_0_with_one_operation_outcome(tmp_path: Path, pack
     assert all(issue["severity"] not in ("error", "fatal") for issue in outcome["issue"])
 
 
-def test_an_invalid_payload_exits_1_and_carries_line_column_and_message_id(tmp_path: Path, packages: Path) -> None:
+def test_an_invalid_payload_exits_1_and_carries_line_column_and_message_id(
+    tmp_path: Path, packages: Path
+) -> None:
     payload = _patient(tmp_path, "bad.json", birthDate="1970-02-30")
     result = run_validate("--package-path", packages, "--format", "json", payload, tmp_path=tmp_path)
     assert result.returncode == 1, result.stderr
@@ -101,7 +103,8 @@ def test_a_profile_given_on_the_command_line_applies(tmp_path: Path, packages: P
     payload = _patient(tmp_path, "p.json")
     result = run_validate(
         "--package-path", packages, "--ig", "fhir.r4.ukcore.stu2#2.0.2",
-        "--profile", "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient", "--format", "json", payload,
+        "--profile", "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient",
+        "--format", "json", payload,
         tmp_path=tmp_path,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr
@@ -111,8 +114,44 @@ def test_a_profile_given_on_the_command_line_applies(tmp_path: Path, packages: P
 
 def test_xml_payloads_validate_like_json(tmp_path: Path, packages: Path) -> None:
     payload = tmp_path / "p.xml"
-    payload.write_text('<Patient xmlns="http://hl7.org/fhir"><id value="p1"/><birthDate value="1970-02-30"/></Patient>')
+    payload.write_text(
+        '<Patient xmlns="http://hl7.org/fhir"><id value="p1"/><birthDate value="1970-02-30"/></Patient>'
+    )
     result = run_validate("--package-path", packages, "--format", "json", payload, tmp_path=tmp_path)
     assert result.returncode == 1
     errors = [i for i in json.loads(result.stdout)["issue"] if i["severity"] == "error"]
     assert [i["expression"] for i in errors] == [["Patient.birthDate"]]
+
+
+def test_terminology_answers_can_be_recorded_and_replayed(tmp_path: Path, packages: Path) -> None:
+    payload = _patient(tmp_path, "p.json", gender="female", maritalStatus={"coding": [
+        {"system": "http://snomed.info/sct", "code": "87915002"}]})  # fmt: skip
+    recording = tmp_path / "answers.json"
+    first = run_validate(
+        "--package-path", packages, "--tx-record", recording, "--format", "json", payload, tmp_path=tmp_path
+    )
+    assert first.returncode == 0, first.stderr
+    assert json.loads(recording.read_text())["format"]
+    replayed = run_validate(
+        "--package-path", packages, "--tx-replay", recording, "--format", "json", payload, tmp_path=tmp_path
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert replayed.stdout == first.stdout
+
+
+def test_a_terminology_server_needs_one_process(tmp_path: Path, packages: Path) -> None:
+    payload = _patient(tmp_path, "p.json")
+    result = run_validate(
+        "--package-path",
+        packages,
+        "--tx",
+        "http://127.0.0.1:9/fhir",
+        "--jobs",
+        "2",
+        payload,
+        tmp_path=tmp_path,
+    )
+    assert result.returncode == 2
+    # the test environment is offline, which forbids a server first; either way a one-line usage error
+    assert "--jobs 1" in result.stderr or "--offline" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

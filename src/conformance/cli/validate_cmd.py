@@ -19,6 +19,11 @@ from typing import IO, Any
 from conformance.cli import EXIT_INVALID, EXIT_OK
 from conformance.cli.options import add_package_options, settings_from
 from conformance.cli.render import print_text_outcomes, progress_bar
+from conformance.cli.terminology_options import (
+    add_terminology_options,
+    terminology_session,
+    terminology_settings,
+)
 from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
@@ -41,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "NDJSON file (one resource a line).",
     )
     add_context_options(parser)
+    add_terminology_options(parser)
     parser.add_argument(
         "--profile",
         action="append",
@@ -136,16 +142,33 @@ def run(args: argparse.Namespace) -> int:
     spec = context_spec(args, args.profile)
     context = spec.build()
     run_spec = RunSpec.for_context(spec, context, args.profile)
-    validator = Validator(context) if args.jobs == 1 else None
     total = count_payloads(inputs) if _wants_progress(inputs) else 0
     # The workers start before the progress bar's thread, so that they can be forked.
-    with _workers(run_spec, args.jobs) as pool, _progress(total) as advance:
+    with (
+        _terminology(args, context) as terminology,
+        _workers(run_spec, args.jobs) as pool,
+        _progress(total) as advance,
+    ):
+        validator = Validator(context, terminology=terminology) if args.jobs == 1 else None
         results = list(
             validate_payloads(payloads(inputs), run_spec, validator=validator, pool=pool, on_result=advance)
         )
     with _output(args.output) as stream:
         _write(args.format, results, context.warnings, stream)
     return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
+
+
+@contextmanager
+def _terminology(args: argparse.Namespace, context: Context) -> Iterator[Any]:
+    """A terminology server or recorded answers, when asked for; else the engine's own local service."""
+    settings = terminology_settings(args)
+    if not (settings.tx_server or settings.tx_record or settings.tx_replay):
+        yield None
+        return
+    if args.jobs != 1:
+        raise UsageError("a terminology server or recorded answers need --jobs 1 (one process answers them)")
+    with terminology_session(args, context, settings) as service:
+        yield service
 
 
 def _wants_progress(inputs: Sequence[Any]) -> bool:
