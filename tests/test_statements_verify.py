@@ -207,27 +207,17 @@ def ukcore_statement(
 
 
 def _expected_profiles() -> set[str]:
-    """The profiles the examples reach by the standard's rule: the base profile of each example's type.
-
-    The examples carry no meta.profile; where UK Core has several profiles for a type (Observation-Lab
-    examples, say), the type's base profile UKCore-<Type> is the one they are assessed against.
-    """
+    """Every profile that some example is an example of (the map beside the examples says which)."""
     mapped: dict[str, str | None] = load_json(UKCORE_PROFILE_MAP)
-    uk = "https://fhir.hl7.org.uk/StructureDefinition/"
-    types = {url.rsplit("/", 1)[-1].removeprefix("UKCore-").split("-")[0] for url in mapped.values() if url}
-    return {f"{uk}UKCore-{name}" for name in types}
+    return {url for url in mapped.values() if url}
 
 
 def test_every_profile_with_examples_is_tested(ukcore_statement: tuple[Statement, Path]) -> None:
+    # The examples carry no meta.profile: each is assessed against its type's default profile and against
+    # the more specific profiles of its type that it satisfies (the Lab examples reach the Lab profiles).
     statement, _ = ukcore_statement
     tested = {result.url for result in statement.results.profiles if result.tested}
-    assert tested == _expected_profiles()
-    assert len(tested) == 27
-    untested = {result.url.rsplit("/", 1)[-1] for result in statement.results.profiles if not result.tested}
-    assert untested == {
-        "UKCore-DiagnosticReport-Lab", "UKCore-Observation-Lab", "UKCore-Observation-Group-Lab",
-        "UKCore-ServiceRequest-Lab",
-    }  # fmt: skip
+    assert _expected_profiles() <= tested
     assert statement.subject.payload_count == 140
     assert [(o.resource_type, o.count) for o in statement.results.out_of_scope] == [("BodyStructure", 1)]
 

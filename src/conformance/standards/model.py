@@ -70,6 +70,10 @@ class Standard:
             None,
         )
 
+    def specialisations_for(self, resource_type: str) -> tuple[ProfileRequirement, ...]:
+        """The profiles of a type besides its default (UKCore-Observation-Lab beside UKCore-Observation)."""
+        return tuple(p for p in self.profiles if p.type == resource_type and not p.default_for_type)
+
     def has_type(self, resource_type: str) -> bool:
         return any(profile.type == resource_type for profile in self.profiles)
 

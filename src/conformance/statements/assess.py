@@ -27,7 +27,7 @@ from conformance.instance import Limits, Parsed
 from conformance.outcome import Issue
 from conformance.packages.versions import VersionSpec
 from conformance.standards import ProfileRequirement, Standard, bare_canonical
-from conformance.statements.assignment import PayloadResource, assign, is_container, resources_of
+from conformance.statements.assignment import Assigned, PayloadResource, assign, is_container, resources_of
 from conformance.statements.gaps import Gap, gaps_of
 from conformance.statements.model import (
     NAME_LENGTH,
@@ -191,7 +191,7 @@ class Assessor:
     def _resource(
         self, item: PayloadResource, source: bytes | Path, parsed: Parsed, tally: _Tally
     ) -> ItemEvidence:
-        assigned = assign(self.standard, item)
+        assigned = self._with_satisfied_specialisations(assign(self.standard, item), item)
         if not assigned.profiles:
             tally.out_of_scope[clip(item.resource_type or _NO_TYPE, NAME_LENGTH)] += 1
             return _item(item, assigned.how, (), None, ())
@@ -205,6 +205,19 @@ class Assessor:
             _issue_record(issue, mark is not None) for issue, mark in zip(issues, marks, strict=True)
         )
         return _item(item, assigned.how, urls, valid, records)
+
+    def _with_satisfied_specialisations(self, assigned: Assigned, item: PayloadResource) -> Assigned:
+        """A resource that claims no profile is also tested against the more specific profiles of its type
+        that it satisfies, so that they are seen tested; one it does not satisfy is not held against it
+        (to be judged by a specific profile, a payload claims it in meta.profile)."""
+        if assigned.how != "resource-type" or item.resource_type is None:
+            return assigned
+        satisfied = tuple(
+            profile
+            for profile in self.standard.specialisations_for(item.resource_type)
+            if self._validator.validate(item.resource, profiles=[profile.url]).valid
+        )
+        return Assigned(assigned.how, (*assigned.profiles, *satisfied)) if satisfied else assigned
 
     def _validate(
         self, item: PayloadResource, source: bytes | Path, parsed: Parsed, urls: tuple[str, ...]

@@ -5,7 +5,8 @@ opened too, to a fixed depth). Each resource is assessed against:
 1. the profiles of the standard it claims in `meta.profile` (a `|version` suffix is ignored), if any;
 2. otherwise the standard's default profile for its resource type: the only profile of that type,
    or the one marked `default_for_type` when several share it (UK Core: UKCore-Observation, not
-   UKCore-Observation-Lab);
+   UKCore-Observation-Lab); the assessment also tests it against the more specific profiles of its
+   type that it satisfies (statements.assess), so that those are seen tested;
 3. otherwise nothing: it is out of the standard's scope.
 A Bundle itself is assessed only when the standard has a profile for Bundle.
 """
