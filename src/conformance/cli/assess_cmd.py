@@ -23,6 +23,7 @@ from conformance.cli.validate_cmd import add_context_options, build_context
 from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
+from conformance.reports import write_junit, write_sarif
 from conformance.standards import Standard, load_standard
 from conformance.statements import (
     Assessor,
@@ -37,6 +38,7 @@ from conformance.statements import (
     sign,
     write_statement,
 )
+from conformance.statements.reports import payload_results
 from conformance.statements.view import VERDICT_LABELS, profile_rows
 
 # The options that make up the reproducing command, in the order they are written back.
@@ -110,6 +112,12 @@ def add_output_options(parser: argparse.ArgumentParser, *, required: bool) -> No
         "--out", required=required, type=Path, metavar="FILE", help="where to write the statement (JSON)"
     )
     parser.add_argument("--html", type=Path, default=None, metavar="FILE", help="also write an HTML page")
+    parser.add_argument(
+        "--format",
+        choices=("text", "junit", "sarif"),
+        default="text",
+        help="what to print on stdout: a summary table (text), or the evidence as a JUnit or SARIF report",
+    )
     parser.add_argument("--markdown", type=Path, default=None, metavar="FILE", help="also write Markdown")
     parser.add_argument(
         "--fhir", type=Path, default=None, metavar="FILE", help="also write a FHIR Bundle of TestReports"
@@ -135,7 +143,14 @@ def run(args: argparse.Namespace) -> int:
     if key is not None:
         statement = sign(statement, key)
     written = write_outputs(statement, args.out, html=args.html, markdown=args.markdown, fhir=args.fhir)
-    print_summary(statement, written)
+    if args.format == "junit":
+        write_junit(
+            payload_results(statement), sys.stdout, name=f"conformance assess {statement.standard.id}"
+        )
+    elif args.format == "sarif":
+        write_sarif(payload_results(statement), sys.stdout)
+    else:
+        print_summary(statement, written)
     return EXIT_OK if statement.results.verdict == "conformant" else EXIT_INVALID
 
 
