@@ -84,7 +84,8 @@ def type_codes(element: Mapping[str, Any]) -> list[str]:
     return list(dict.fromkeys(code for code in codes if isinstance(code, str)))
 
 
-def _as_tuple(value: Any) -> tuple[str, ...]:
+def string_tuple(value: Any) -> tuple[str, ...]:
+    """A string or a list of strings (STU3 and R4 spell some fields either way) as a tuple."""
     if isinstance(value, str):
         return (value,)
     if isinstance(value, list):
@@ -94,11 +95,11 @@ def _as_tuple(value: Any) -> tuple[str, ...]:
 
 def type_profiles(type_ref: Mapping[str, Any]) -> tuple[str, ...]:
     """`profile` of an ElementDefinition.type: one string in STU3, a list in R4."""
-    return _as_tuple(type_ref.get("profile"))
+    return string_tuple(type_ref.get("profile"))
 
 
 def type_target_profiles(type_ref: Mapping[str, Any]) -> tuple[str, ...]:
-    return _as_tuple(type_ref.get("targetProfile"))
+    return string_tuple(type_ref.get("targetProfile"))
 
 
 def single_type_profile(element: Mapping[str, Any]) -> str | None:

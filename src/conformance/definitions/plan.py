@@ -12,6 +12,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from conformance.definitions.elements import string_tuple
+
 FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 REGEX_EXTENSIONS = (
     "http://hl7.org/fhir/StructureDefinition/regex",
@@ -27,7 +29,7 @@ PRIMITIVE_TYPES = frozenset(
     }
 )  # fmt: skip
 
-_SYSTEM_TO_FHIR = {
+SYSTEM_TO_FHIR = {
     "String": "string",
     "Boolean": "boolean",
     "Integer": "integer",
@@ -190,16 +192,8 @@ def _type_code(type_entry: Mapping[str, Any]) -> str:
     if not isinstance(code, str):
         return ""
     if code.startswith(SYSTEM_TYPE_PREFIX):
-        return _SYSTEM_TO_FHIR.get(code[len(SYSTEM_TYPE_PREFIX) :], "string")
+        return SYSTEM_TO_FHIR.get(code[len(SYSTEM_TYPE_PREFIX) :], "string")
     return code
-
-
-def _as_tuple(value: Any) -> tuple[str, ...]:
-    if isinstance(value, str):
-        return (value,)
-    if isinstance(value, list):
-        return tuple(item for item in value if isinstance(item, str))
-    return ()
 
 
 def _type_refs(element: Mapping[str, Any]) -> tuple[TypeRef, ...]:
@@ -211,8 +205,8 @@ def _type_refs(element: Mapping[str, Any]) -> tuple[TypeRef, ...]:
             continue
         found = TypeRef(
             code,
-            _as_tuple(entry.get("profile")),
-            _as_tuple(entry.get("targetProfile")),
+            string_tuple(entry.get("profile")),
+            string_tuple(entry.get("targetProfile")),
             _profile_element(entry),
         )
         known = refs.get(code)
@@ -487,7 +481,7 @@ def compile_plan(structure_definition: Mapping[str, Any]) -> Plan:
         root=root,
         by_id=by_id,
         context=_contexts(structure_definition),
-        context_invariants=_as_tuple(structure_definition.get("contextInvariant")),
+        context_invariants=string_tuple(structure_definition.get("contextInvariant")),
         contained=_contained_by_canonical(structure_definition, url),
     )
 

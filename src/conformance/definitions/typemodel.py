@@ -12,21 +12,11 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from conformance.definitions.plan import SYSTEM_TO_FHIR
+
 _FHIRPATH_SYSTEM = "http://hl7.org/fhirpath/System."
 _FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 _RESOURCE_BASES = ("Resource", "DomainResource")
-
-# R4 types the `value` of primitives, `Element.id` and `Extension.url` with FHIRPath system types; the
-# structuredefinition-fhir-type extension names the FHIR type, and this table covers definitions without it.
-_SYSTEM_TYPES = {
-    "String": "string",
-    "Boolean": "boolean",
-    "Integer": "integer",
-    "Decimal": "decimal",
-    "Date": "date",
-    "DateTime": "dateTime",
-    "Time": "time",
-}
 
 
 class DefinitionSource(Protocol):
@@ -279,7 +269,9 @@ def _fhir_type(entry: Mapping[str, Any]) -> str | None:
             named = extension.get("valueUrl") or extension.get("valueUri")
             if isinstance(named, str) and named:
                 return named
-    return _SYSTEM_TYPES.get(code.removeprefix(_FHIRPATH_SYSTEM), "string")
+    # R4 types primitives' `value`, `Element.id` and `Extension.url` with FHIRPath system types: the
+    # structuredefinition-fhir-type extension names the FHIR type; the table covers definitions without it.
+    return SYSTEM_TO_FHIR.get(code.removeprefix(_FHIRPATH_SYSTEM), "string")
 
 
 def _single(codes: tuple[str, ...]) -> str | None:
