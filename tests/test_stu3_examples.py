@@ -864,24 +864,15 @@ OTHER_TYPE_PROFILE = (
     "giving unknown-property errors for reference and display; it should be ignored, as snapshot generation "
     "does (snapshot.profile-type-mismatch)"
 )
-SLICE_BY_VALIDATION = (
-    "engine: Observation.component is sliced by value:code (closed); a component whose code matches slice "
-    "'weeks' is matched by validating the whole item, so an unrelated error in its valueQuantity (a string "
-    "value) makes it match no slice (slice.no-match, slice.min)"
-)
 AMBIGUOUS_SLICE_PREFERENCE = (
     "engine: an item matching two slices is assigned to the one that fixes the discriminating value, with no "
     "error; the HL7 validator matches a value discriminator by fixed value, pattern or required binding "
     "alike and reports 'Element matches more than one slice' (official, other on Patient.name)"
 )
-ENGINE_FAULTS = {
-    "SLICE_BY_VALIDATION": SLICE_BY_VALIDATION,
-}
+ENGINE_FAULTS: dict[str, str] = {}
 
 # Examples whose outcome the engine gets wrong today: file -> the engine faults (keys of ENGINE_FAULTS).
-ENGINE_BUGS: dict[str, tuple[str, ...]] = {
-    "DCH-BirthDetails-Bundle-Example-1.json": ("SLICE_BY_VALIDATION",),
-}
+ENGINE_BUGS: dict[str, tuple[str, ...]] = {}
 
 
 def _example_names() -> list[str]:

@@ -235,6 +235,10 @@ class SlicingChecks:
             return any(fixedpattern.matches_fixed(target.fixed[1], value) for value in values)
         if target.pattern is not None:
             return any(fixedpattern.matches_pattern(target.pattern[1], value) for value in values)
+        implied = _descendant_pattern(target)
+        if implied is not None:
+            # Fixed values on the element's children (code.coding.system and .code, say) discriminate too.
+            return any(fixedpattern.matches_pattern(implied, value) for value in values)
         if not values:
             raise _Unknown("no value at the discriminator path, and the slice fixes none")
         if target.binding is not None and target.binding.strength == "required" and target.binding.value_set:
@@ -418,6 +422,26 @@ class SlicingChecks:
                         element_id=entry.id,
                     )
                     return
+
+
+def _descendant_pattern(rule: ElementRule, depth: int = 0) -> dict[str, Any] | None:
+    """The partial value the fixed and pattern values below an element add up to, if any."""
+    if depth > 5:
+        return None
+    pattern: dict[str, Any] = {}
+    for child in rule.children:
+        if child.slice_name is not None:
+            continue
+        value = (
+            child.fixed[1]
+            if child.fixed is not None
+            else child.pattern[1]
+            if child.pattern is not None
+            else _descendant_pattern(child, depth + 1)
+        )
+        if value is not None:
+            pattern[child.name] = [value] if child.repeats else value
+    return pattern or None
 
 
 def _extension_url(slice_rule: ElementRule, steps: Sequence[str]) -> str | None:
