@@ -191,6 +191,7 @@ class Engine:
         self._current: Frame | None = None
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}
+        self._conforming: set[tuple[int, str]] = set()
 
     # ---- what the walk asks about the payload
 
@@ -312,19 +313,30 @@ class Engine:
     def bindings_member_of(self, value: Any, value_set: str) -> bool | None:
         return self.bindings.member_of(value, value_set)
 
+    @property
+    def deciding_conformance(self) -> bool:
+        """True inside conforms_to: a trial walk deciding whether a value conforms to a profile."""
+        return bool(self._conforming)
+
     def conforms_to(self, value: Any, url: str, frame: Frame) -> bool:
         plan = self.definitions.plan(url)
         if plan is None or not isinstance(value, Mapping):
             return False
-        sandbox = Reporter()
-        walker = Walker(self, sandbox)
-        if plan.kind == "resource":
-            walker.resource(
-                value, Loc.root(str(value.get("resourceType", plan.type))), explicit_profiles=[url]
-            )
-        else:
-            walker.element_object(value, plan.root, None, Loc.root(plan.type), plan, frame)
-        return not sandbox.has_errors
+        key = (id(value), url)
+        if key in self._conforming:
+            return True  # references that lead back here: judged by the check already under way
+        self._conforming.add(key)
+        try:
+            sandbox = Reporter()
+            walker = Walker(self, sandbox)
+            if plan.kind == "resource":
+                root = Loc.root(str(value.get("resourceType", plan.type)))
+                walker.resource(value, root, explicit_profiles=[url], frame=frame)
+            else:
+                walker.element_object(value, plan.root, None, Loc.root(plan.type), plan, frame)
+            return not sandbox.has_errors
+        finally:
+            self._conforming.discard(key)
 
     def resource_rules(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         """Rules that belong to a resource as a whole rather than to one element."""

@@ -111,6 +111,43 @@ class ReferenceChecks:
                 profile=plan.canonical,
                 element_id=rule.id,
             )
+            return
+        self._target_profiles(walker, target, type_ref, found_type, loc, plan, rule, frame)
+
+    @staticmethod
+    def _target_profiles(
+        walker: Walker,
+        target: Mapping[str, Any],
+        type_ref: TypeRef,
+        found_type: str,
+        loc: Loc,
+        plan: Plan,
+        rule: ElementRule,
+        frame: Frame,
+    ) -> None:
+        """When deciding whether a resource conforms to a profile (a profile discriminator, say), a target
+        inside the payload must conform to one of the target profiles that name its type. In the ordinary
+        walk the target's own issues are reported on the target itself: repeating them here would count
+        one fault twice."""
+        if not walker.engine.deciding_conformance:
+            return
+        candidates = [
+            url
+            for url in type_ref.target_profiles
+            if not url.startswith(CORE_PREFIX)
+            and (target_plan := walker.definitions.plan(url)) is not None
+            and target_plan.type == found_type
+        ]
+        if not candidates or any(walker.engine.conforms_to(target, url, frame) for url in candidates):
+            return
+        walker.report.error(
+            "structure",
+            "reference.target-profile-mismatch",
+            f"The resource referenced conforms to none of the target profiles: {', '.join(candidates)}",
+            loc.child("reference"),
+            profile=plan.canonical,
+            element_id=rule.id,
+        )
 
     @staticmethod
     def _contained(walker: Walker, reference: str, target: Any, loc: Loc) -> None:
