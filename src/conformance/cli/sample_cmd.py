@@ -1,9 +1,9 @@
 """`conformance sample`: the main job on the embedded sample, offline.
 
-Assesses the sample supplier payloads in fixtures/statements (valid and invalid UK Core STU2
-resources, written for this project) against the shipped `uk-core-stu2` standard, and writes the
-statement and its HTML page into ./out (or --out-dir). Exit 0 when the statement was written, whatever
-its verdict: the sample has invalid payloads on purpose.
+Assesses the sample supplier payloads shipped inside the package (valid and invalid UK Core STU2
+resources, written for this project; fixtures/statements in the source tree) against the shipped
+`uk-core-stu2` standard, and writes the statement and its HTML page into ./out (or --out-dir). Exit 0
+when the statement was written, whatever its verdict: the sample has invalid payloads on purpose.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 from rich.markup import escape
 from rich.table import Table
 
+from conformance._resources import samples_folder
 from conformance.cli import EXIT_OK
 from conformance.cli.assess_cmd import print_summary, write_outputs
 from conformance.cli.options import add_package_options, settings_from
@@ -31,16 +32,16 @@ SAMPLE_FOLDERS = ("valid", "invalid")
 
 
 def default_payload_folder() -> Path:
-    """fixtures/statements in the source tree this package runs from."""
-    return Path(__file__).resolve().parents[3] / "fixtures" / "statements"
+    """The sample payloads shipped inside the package (fixtures/statements in the source tree)."""
+    return samples_folder()
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     parser = subparsers.add_parser(
         "sample",
         help=f"assess the sample payloads against {SAMPLE_STANDARD}, offline, and write the statement",
-        description="The main job on the embedded sample: assess the sample supplier payloads of "
-        f"fixtures/statements against the {SAMPLE_STANDARD} standard ({SAMPLE_IG}, loaded from the package "
+        description="The main job on the embedded sample: assess the sample supplier payloads shipped "
+        f"with the package against the {SAMPLE_STANDARD} standard ({SAMPLE_IG}, loaded from the package "
         "path or cache, never the network) and write the statement and its HTML page.",
     )
     parser.add_argument(
@@ -52,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         default=None,
         metavar="DIR",
-        help="assess these payloads instead (default: fixtures/statements/valid and invalid); repeatable",
+        help="assess these payloads instead (default: the shipped sample, valid and invalid); repeatable",
     )
     add_package_options(parser)
     parser.set_defaults(handler=run)
@@ -77,7 +78,10 @@ def statement_paths(folder: Path) -> tuple[Path, Path]:
 
 
 def _sample_payloads() -> list[Path]:
-    folder = default_payload_folder()
+    try:
+        folder = default_payload_folder()
+    except InputError as exc:
+        raise InputError(f"{exc}; or give --payloads DIR") from None
     found = [folder / name for name in SAMPLE_FOLDERS if (folder / name).is_dir()]
     if not found:
         raise InputError(f"the sample payloads are not at {folder}: give --payloads DIR")

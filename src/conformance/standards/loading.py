@@ -17,6 +17,7 @@ from typing import Any
 
 import jsonschema
 
+from conformance._resources import profiles_folder
 from conformance.errors import ConformanceError, InputError
 from conformance.fhirversion import FhirVersion
 from conformance.packages.versions import parse_package_reference
@@ -28,15 +29,8 @@ MAX_DEFINITION_BYTES = 1 << 20  # a real definition is a few kilobytes; refuse a
 
 
 def builtin_folder() -> Path:
-    """Where the shipped standards are: package data in an installed wheel, else profiles/standards.
-
-    `data` beside this module is a link to profiles/standards in the source tree, which a wheel
-    build turns into files; the second place covers a checkout where the link was not kept.
-    """
-    packaged = Path(__file__).resolve().parent / "data"
-    if (packaged / SCHEMA_FILE).is_file():
-        return packaged
-    return Path(__file__).resolve().parents[3] / "profiles" / "standards"
+    """Where the shipped standards are: profiles/standards, shipped inside the package."""
+    return profiles_folder("standards")
 
 
 @cache

@@ -15,6 +15,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from conformance._resources import profiles_folder
 from conformance.errors import InputError
 from conformance.outcome import Severity
 from conformance.terminology.checkdigits import DigitProblem, nhs_number_problem, sctid_problem
@@ -28,8 +29,8 @@ _SEVERITIES = {"error": Severity.ERROR, "warning": Severity.WARNING, "informatio
 
 
 def default_rules_folder() -> Path:
-    """profiles/identifiers in the source tree this package runs from."""
-    return Path(__file__).resolve().parents[3] / "profiles" / "identifiers"
+    """profiles/identifiers, shipped inside the package; InputError when it is missing."""
+    return profiles_folder("identifiers")
 
 
 @dataclass(frozen=True)
@@ -126,10 +127,7 @@ def _rule(file: Path, raw: Any) -> IdentifierRule:
 @cache
 def default_rules() -> IdentifierRules:
     """The rules shipped in profiles/identifiers; InputError when that folder is missing."""
-    folder = default_rules_folder()
-    if not folder.is_dir():
-        raise InputError(f"the UK identifier rules folder {folder} is missing")
-    return IdentifierRules.load(folder)
+    return IdentifierRules.load(default_rules_folder())
 
 
 def check_identifier(system: str, value: str, rules: IdentifierRules | None = None) -> CodeResult | None:
