@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
-from conformance.context import Context, ResourceOrigin
-from conformance.errors import ConformanceError, FhirVersionError, InputError, PackageNotFoundError
+from conformance.context import AmbiguousPackagesError, Context, ResourceOrigin
+from conformance.errors import (
+    ConformanceError,
+    FhirVersionError,
+    InputError,
+    PackageNotFoundError,
+    UsageError,
+)
 from conformance.fhirversion import FhirVersion
 from conformance.settings import Settings
 from packages_support import FIXTURE_PACKAGES, copy_fixtures, offline_settings
@@ -160,7 +167,13 @@ def test_implicit_packages_come_after_core_and_never_need_the_network(
     )
     context = Context.build(online, FhirVersion.R4)
     assert _ids(context) == ["hl7.fhir.r4.core#4.0.1", "hl7.terminology.r4#9.0.0"]
-    assert any("needs hl7.fhir.uv.extensions.r4#5.2.0" in w for w in context.warnings)
+    # The extensions pack was asked of the registry (unreachable here) and its absence is not a warning.
+    assert context.warnings == ()
+    assert {str(u.requirement) for u in context.unavailable} == {
+        "hl7.fhir.uv.extensions.r4#latest",
+        "hl7.fhir.uv.extensions.r4#5.2.0",
+    }
+    assert "registry asked" in (context.missing_definition_note(PACK_EXTENSION) or "")
     assert _ids(Context.build(online, FhirVersion.R4, implicit_packages=False)) == ["hl7.fhir.r4.core#4.0.1"]
     # Without it nothing is asked of anyone: the fixture set has no terminology package.
     assert "hl7.terminology.r4" not in " ".join(_ids(Context.build(settings, FhirVersion.R4)))
@@ -234,14 +247,122 @@ def test_bad_extra_values_are_errors(settings: Settings, tmp_path: Path) -> None
         Context.build(settings, FhirVersion.R4, igs=["bad name"])
 
 
-def test_with_packages_defining_adds_what_a_profile_needs(settings: Settings) -> None:
-    context = Context.build(settings, FhirVersion.R4)
+def test_with_packages_defining_adds_what_a_profile_needs(tmp_path: Path) -> None:
+    folder = copy_fixtures(
+        tmp_path / "one", "hl7.fhir.r4.core#4.0.1", "example.profiles#1.0.0", "example.terms#1.1.0"
+    )
+    context = Context.build(offline_settings(tmp_path, folder), FhirVersion.R4)
     assert context.structure_definition(PROFILE) is None
     extended = context.with_packages_defining([PROFILE, "http://nowhere.example/x"])
     assert extended.structure_definition(PROFILE) is not None
-    assert _ids(extended)[0] == "hl7.fhir.r4.core#4.0.1"
-    assert set(_ids(extended)) >= {"example.profiles#1.0.0", "example.dup#1.0.0", "example.terms#1.1.0"}
+    assert _ids(extended) == ["hl7.fhir.r4.core#4.0.1", "example.profiles#1.0.0", "example.terms#1.1.0"]
     assert context.with_packages_defining(["http://hl7.org/fhir/StructureDefinition/Patient"]) is context
+
+
+def test_two_packages_nobody_named_defining_a_wanted_url_are_refused_naming_the_ig_to_use(
+    settings: Settings,
+) -> None:
+    # example.profiles and example.dup both define PROFILE: folder order must never decide.
+    context = Context.build(settings, FhirVersion.R4)
+    with pytest.raises(AmbiguousPackagesError) as raised:
+        context.with_packages_defining([PROFILE])
+    message = str(raised.value)
+    assert message == (
+        f"{PROFILE} is defined by 2 packages on the package path "
+        "(example.dup#1.0.0, example.profiles#1.0.0); "
+        "name the one to use with --ig example.dup#1.0.0 or --ig example.profiles#1.0.0"
+    )
+    named = Context.build(settings, FhirVersion.R4, igs=["example.dup#1.0.0"])
+    assert named.with_packages_defining([PROFILE]) is named
+
+
+def test_of_one_package_line_nobody_named_the_highest_version_is_taken(tmp_path: Path) -> None:
+    folder = copy_fixtures(tmp_path / "path", "hl7.fhir.r4.core#4.0.1")
+    for version, title in (("1.10.0", "newest"), ("1.9.0", "older"), ("1.10.0-ballot", "prerelease")):
+        _write_package(folder, "example.line", version, [_profile_dict(title)])
+    context = Context.build(offline_settings(tmp_path, folder), FhirVersion.R4)
+    extended = context.with_packages_defining([PROFILE])
+    assert _ids(extended) == ["hl7.fhir.r4.core#4.0.1", "example.line#1.10.0"]
+    assert extended.resolve(PROFILE)["title"] == "newest"  # type: ignore[index]
+
+
+def _write_package(folder: Path, name: str, version: str, resources: list[dict[str, object]]) -> Path:
+    package = folder / f"{name}#{version}" / "package"
+    package.mkdir(parents=True)
+    manifest = {
+        "name": name,
+        "version": version,
+        "fhirVersions": ["4.0.1"],
+        "dependencies": {"hl7.fhir.r4.core": "4.0.1"},
+    }
+    (package / "package.json").write_text(json.dumps(manifest))
+    for position, resource in enumerate(resources):
+        (package / f"{resource['resourceType']}-{position}.json").write_text(json.dumps(resource))
+    return package
+
+
+# --- the HL7 extensions pack, loaded implicitly -----------------------------------------------------
+
+PACK = "hl7.fhir.uv.extensions.r4"
+PACK_EXTENSION = "http://hl7.org/fhir/StructureDefinition/example-pack-extension"
+
+
+def _pack_extension() -> dict[str, object]:
+    return {
+        "resourceType": "StructureDefinition",
+        "url": PACK_EXTENSION,
+        "version": "5.3.0",
+        "type": "Extension",
+        "kind": "complex-type",
+        "derivation": "constraint",
+    }
+
+
+def test_the_extensions_pack_is_loaded_after_core_and_can_be_turned_off(tmp_path: Path) -> None:
+    folder = copy_fixtures(tmp_path / "path", "hl7.fhir.r4.core#4.0.1")
+    _write_package(folder, PACK, "5.3.0", [_pack_extension()])
+    settings = offline_settings(tmp_path, folder)
+    context = Context.build(settings, FhirVersion.R4)
+    assert _ids(context) == ["hl7.fhir.r4.core#4.0.1", f"{PACK}#5.3.0"]
+    assert context.resolve(PACK_EXTENSION) is not None
+    assert [u.requirement.name for u in context.unavailable] == ["hl7.terminology.r4"]
+    assert context.warnings == ()
+    assert context.missing_definition_note(PACK_EXTENSION + "-unknown") is None
+
+    off = Context.build(replace(settings, extensions_pack=False), FhirVersion.R4)
+    assert _ids(off) == ["hl7.fhir.r4.core#4.0.1"]
+    assert off.missing_definition_note(PACK_EXTENSION) == (
+        f"the HL7 extensions pack ({PACK}) is turned off by "
+        "CONFORMANCE_EXTENSIONS_PACK=off or --no-extensions-pack"
+    )
+    assert off.missing_definition_note("http://example.org/fhir/StructureDefinition/x") is None
+    assert _ids(Context.build(settings, FhirVersion.R4, implicit_packages=False)) == [
+        "hl7.fhir.r4.core#4.0.1"
+    ]
+
+
+def test_a_missing_extensions_pack_is_said_where_it_matters_not_as_a_warning(tmp_path: Path) -> None:
+    folder = copy_fixtures(tmp_path / "path", "hl7.fhir.r4.core#4.0.1")
+    context = Context.build(offline_settings(tmp_path, folder), FhirVersion.R4)
+    assert context.warnings == ()
+    assert [u.requirement.name for u in context.unavailable] == [PACK, "hl7.terminology.r4"]
+    note = context.missing_definition_note(PACK_EXTENSION)
+    assert note is not None and note.startswith(
+        f"the HL7 extensions pack ({PACK}), which defines most of these"
+    )
+    assert "searched 1 package folder(s)" in note and "offline" in note
+    # Outside the pack's canonical space nothing is said.
+    assert context.missing_definition_note("https://fhir.hl7.org.uk/StructureDefinition/Extension-X") is None
+
+
+def test_the_environment_switches_the_extensions_pack(tmp_path: Path) -> None:
+    assert Settings.from_environment({}).extensions_pack is True
+    assert Settings.from_environment({"CONFORMANCE_EXTENSIONS_PACK": "off"}).extensions_pack is False
+    assert Settings.from_environment({"CONFORMANCE_EXTENSIONS_PACK": "1"}).extensions_pack is True
+    with pytest.raises(UsageError, match="CONFORMANCE_EXTENSIONS_PACK must be on or off"):
+        Settings.from_environment({"CONFORMANCE_EXTENSIONS_PACK": "maybe"})
+    assert Settings().with_options(extensions_pack=False).extensions_pack is False
+    assert replace(Settings(), extensions_pack=False).with_options().extensions_pack is False
 
 
 def test_building_reads_no_resource(settings: Settings) -> None:

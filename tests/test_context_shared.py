@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from conformance.context import Context
+from conformance.context import CORE_SD_PREFIX, Context
 from conformance.errors import FhirVersionError
 from conformance.fhirversion import FhirVersion
 from conformance.packages.store import PackageStore
@@ -49,6 +49,8 @@ def test_every_shared_package_loads(settings: Settings) -> None:
         "fhir.r4.ukcore.stu2#2.0.2",
         "hl7.fhir.r3.core#3.0.1",
         "hl7.fhir.r4.core#4.0.1",
+        "hl7.fhir.r4.examples#4.0.1",
+        "hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1",
         "hl7.terminology.r4#7.0.1",
         "nhsconnect.stu3-fhir-assets#0.0.0-develop.20241024",
     }
@@ -75,6 +77,7 @@ def test_r4_context_resolves_core_and_uk_core(r4: Context) -> None:
     assert [p.id for p in r4.packages] == [
         "fhir.r4.ukcore.stu2#2.0.2",
         "hl7.fhir.r4.core#4.0.1",
+        "hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1",
         "hl7.terminology.r4#7.0.1",
     ]
     patient = r4.structure_definition("Patient")
@@ -86,9 +89,21 @@ def test_r4_context_resolves_core_and_uk_core(r4: Context) -> None:
     assert r4.resolve(CARECONNECT_PATIENT) is None
 
 
-def test_r4_context_warns_about_the_missing_extensions_package(r4: Context) -> None:
-    warnings = [w for w in r4.warnings if "hl7.fhir.uv.extensions.r4#5.2.0" in w]
-    assert len(warnings) == 1 and "hl7.terminology.r4#7.0.1 needs" in warnings[0]
+def test_the_extensions_pack_is_loaded_by_default_and_fills_gaps_only(settings: Settings) -> None:
+    r4 = Context.build(settings, FhirVersion.R4, igs=["fhir.r4.ukcore.stu2#2.0.2"])  # its own, for parse counts
+    # hl7.terminology.r4#7.0.1 names extensions 5.2.0 and the pack names terminology 6.5.0: the versions
+    # there satisfy each other, so nothing is warned about and nothing is missing.
+    assert not [w for w in r4.warnings if "extensions" in w] and r4.unavailable == ()
+    pack = "hl7.fhir.uv.extensions.r4#5.3.0-ballot-tc1"
+    only_there = r4.resolve_with_origin(f"{CORE_SD_PREFIX}individual-genderIdentity")
+    assert only_there is not None and only_there[1].package == pack
+    # The core's own copy of an extension (version 4.0.1) wins over the pack's newer one.
+    birth_place = r4.resolve_with_origin(f"{CORE_SD_PREFIX}patient-birthPlace")
+    assert birth_place is not None and birth_place[1].package == "hl7.fhir.r4.core#4.0.1"
+    assert r4.resolve(f"{CORE_SD_PREFIX}patient-birthPlace|5.3.0-ballot-tc1") is not None
+    assert r4.missing_definition_note(f"{CORE_SD_PREFIX}no-such-extension") is None
+    # Read lazily: only the two definitions resolved above were parsed.
+    assert r4.package(pack).parsed_count == 2  # type: ignore[union-attr]
 
 
 def test_terminology_fills_gaps_only(r4: Context) -> None:

@@ -5,10 +5,15 @@ Precedence (which definition `resolve(url)` returns when several share a url):
    earlier one; `with_resources` adds a new top layer);
 2. packages in resolution order: explicitly given package files/folders, then
    the `igs`, in the order given; their dependencies breadth first; the FHIR
-   core package; implicit packages (hl7.terminology.r4) last, so they only
-   fill gaps.
+   core package; implicit packages (for R4 the HL7 extensions pack, then
+   hl7.terminology.r4) last, so they only fill gaps.
 `url|version` (or `version=`) picks that exact version, else the first
 version that starts with it followed by a dot (`|1.0` matches `1.0.2`).
+
+Packages nobody named (added by `with_packages_defining`) are chosen by a rule a
+user can predict, never by the order files sit in a folder: of one package line
+the highest version; two different packages defining the same wanted canonical
+is refused with a message naming them and the `--ig` that would decide.
 
 A Context is immutable. Resources are parsed on first use and shared: treat
 every returned dict as read-only.
@@ -25,21 +30,57 @@ from typing import Any
 
 import orjson
 
-from conformance.errors import InputError
+from conformance.errors import InputError, PackageError
 from conformance.fhirversion import FhirVersion
 from conformance.packages.index import IndexEntry
 from conformance.packages.package import Package
-from conformance.packages.resolve import Requirement, resolve
+from conformance.packages.resolve import Requirement, Unavailable, resolve
 from conformance.packages.store import PackageStore
-from conformance.packages.versions import LATEST, VersionSpec, parse_package_reference
-from conformance.settings import Settings
+from conformance.packages.versions import LATEST, VersionSpec, parse_package_reference, sort_versions
+from conformance.settings import ENV_EXTENSIONS_PACK, Settings
 
 CORE_SD_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
-IMPLICIT_PACKAGES: Mapping[FhirVersion, tuple[str, ...]] = {
-    FhirVersion.R4: ("hl7.terminology.r4",),
+_SHOWN_DUPLICATES = 3
+
+
+@dataclass(frozen=True)
+class ImplicitPackage:
+    """A package loaded without being asked for, as the HL7 validator does, to fill gaps.
+
+    `canonical_space` is the URL prefix of what it defines, so a definition missing there can be explained
+    by the package being unavailable; `fetch` lets it come from the registry when it is not on disk.
+    """
+
+    name: str
+    title: str
+    canonical_space: str
+    fetch: bool
+
+
+EXTENSIONS_PACK = ImplicitPackage(
+    "hl7.fhir.uv.extensions.r4", "the HL7 extensions pack", CORE_SD_PREFIX, fetch=True
+)
+TERMINOLOGY_PACKAGE = ImplicitPackage(
+    "hl7.terminology.r4", "HL7 Terminology (THO)", "http://terminology.hl7.org/", fetch=False
+)
+IMPLICIT_PACKAGES: Mapping[FhirVersion, tuple[ImplicitPackage, ...]] = {
+    FhirVersion.R4: (EXTENSIONS_PACK, TERMINOLOGY_PACKAGE),
     FhirVersion.STU3: (),
 }
-_SHOWN_DUPLICATES = 3
+
+
+def implicit_packages_for(fhir_version: FhirVersion, settings: Settings) -> tuple[ImplicitPackage, ...]:
+    """The implicit packages a context of `fhir_version` loads under `settings`."""
+    return tuple(
+        package
+        for package in IMPLICIT_PACKAGES.get(fhir_version, ())
+        if package is not EXTENSIONS_PACK or settings.extensions_pack
+    )
+
+
+class AmbiguousPackagesError(PackageError):
+    """Several packages nobody named define what is wanted, and nothing says which to use."""
+
 
 ExtraResource = Path | Mapping[str, Any]
 
@@ -90,8 +131,10 @@ class Context:
         warnings: Sequence[str] = (),
         extras: _Extras | None = None,
         settings: Settings | None = None,
+        unavailable: Sequence[Unavailable] = (),
     ) -> None:
         self._settings = settings
+        self._unavailable = tuple(unavailable)
         self._fhir_version = fhir_version
         self._packages = tuple(packages)
         self._extras = extras or _Extras()
@@ -115,19 +158,25 @@ class Context:
         """Find, resolve and index the packages for `fhir_version` (see the module doc for precedence).
 
         `igs` are `name#version` or `name` (the latest found); `packages` are .tgz
-        files or package folders; `implicit_packages` adds hl7.terminology.r4 to R4
-        contexts when it is available without network.
+        files or package folders; `implicit_packages` adds, to R4 contexts, the HL7
+        extensions pack (unless `settings.extensions_pack` is off; from the package
+        path, the cache or the registry) and hl7.terminology.r4 (when it is available
+        without network).
         """
         store = PackageStore(settings)
         explicit = [store.load(path) for path in packages]
         requested = [Requirement(*parse_package_reference(ig)) for ig in igs]
         implicit = [
-            Requirement(name, VersionSpec(LATEST), implicit=True)
-            for name in (IMPLICIT_PACKAGES.get(fhir_version, ()) if implicit_packages else ())
+            Requirement(package.name, VersionSpec(LATEST), implicit=True, fetch=package.fetch)
+            for package in (implicit_packages_for(fhir_version, settings) if implicit_packages else ())
         ]
         resolution = resolve(store, fhir_version, explicit=explicit, requested=requested, implicit=implicit)
         packages_only = cls(
-            fhir_version, resolution.packages, warnings=resolution.warnings, settings=settings
+            fhir_version,
+            resolution.packages,
+            warnings=resolution.warnings,
+            settings=settings,
+            unavailable=resolution.unavailable,
         )
         if not extra_resources:
             return packages_only
@@ -141,26 +190,31 @@ class Context:
             warnings=self._base_warnings,
             extras=load_extras(extra, XmlReader(self)).on_top_of(self._extras),
             settings=self._settings,
+            unavailable=self._unavailable,
         )
 
     def with_packages_defining(self, urls: Sequence[str]) -> Context:
         """A new Context that adds, from the package path and cache (never the network), the packages
         of this FHIR version defining any of `urls` that this one cannot resolve, with their dependencies.
 
-        Added packages come after the existing ones in precedence. Returns this Context when nothing
-        is missing or nothing defines what is missing.
+        Nobody named these packages, so the choice follows a rule rather than folder order: of one
+        package line (one name) the highest version; when packages of different names define the same
+        wanted url, `AmbiguousPackagesError` names them and the `--ig` that would decide. Added
+        packages come after the existing ones in precedence. Returns this Context when nothing is
+        missing or nothing defines what is missing.
         """
         missing = {url.split("|", 1)[0] for url in urls if self.find_entry(url) is None}
         if not missing or self._settings is None:
             return self
         store = PackageStore(self._settings.with_options(offline=True))
-        defining = [
-            package
-            for package in store.local_packages()
-            if package.id not in self._by_package
-            and package.fhir_release_for(self._fhir_version)
-            and any(entry.url in missing for entry in package.index)
-        ]
+        defining = _choose_defining_packages(
+            [
+                package
+                for package in store.local_packages()
+                if package.id not in self._by_package and package.fhir_release_for(self._fhir_version)
+            ],
+            missing,
+        )
         if not defining:
             return self
         resolution = resolve(store, self._fhir_version, explicit=defining)
@@ -171,6 +225,7 @@ class Context:
             warnings=(*self._base_warnings, *resolution.warnings),
             extras=self._extras,
             settings=self._settings,
+            unavailable=self._unavailable,
         )
 
     # --- what it holds ----------------------------------------------------------------------------
@@ -194,6 +249,39 @@ class Context:
 
     def duplicates(self) -> tuple[Duplicate, ...]:
         return self._duplicates
+
+    @property
+    def unavailable(self) -> tuple[Unavailable, ...]:
+        """Implicit packages (or their dependencies) that could not be had; see `missing_definition_note`."""
+        return self._unavailable
+
+    def missing_definition_note(self, url: str) -> str | None:
+        """Why a definition in an implicit package's canonical space may be missing, or None.
+
+        Said where it matters (an unknown extension, say) instead of on every run: the implicit package
+        that would define `url` was turned off or could not be found.
+        """
+        for package in IMPLICIT_PACKAGES.get(self._fhir_version, ()):
+            if url.startswith(package.canonical_space) and not self._has_package(package.name):
+                note = self._why_absent(package)
+                if note is not None:
+                    return note
+        return None
+
+    def _why_absent(self, package: ImplicitPackage) -> str | None:
+        wanted = self._settings is None or package in implicit_packages_for(
+            self._fhir_version, self._settings
+        )
+        if not wanted:
+            switch = f"{ENV_EXTENSIONS_PACK}=off or --no-extensions-pack"
+            return f"{package.title} ({package.name}) is turned off by {switch}"
+        reason = next((u.reason for u in self._unavailable if u.requirement.name == package.name), None)
+        if reason is None:
+            return None
+        return f"{package.title} ({package.name}), which defines most of these, is {reason}"
+
+    def _has_package(self, name: str) -> bool:
+        return any(package.name == name for package in self._packages)
 
     # --- resolution ---------------------------------------------------------------------------------
 
@@ -283,7 +371,10 @@ class Context:
             f"{d.canonical} in {', '.join(map(str, d.origins))}" for d in self._duplicates[:_SHOWN_DUPLICATES]
         )
         more = f" and {count - _SHOWN_DUPLICATES} more" if count > _SHOWN_DUPLICATES else ""
-        yield f"{count} canonical(s) defined more than once, the first by precedence is used: {shown}{more}"
+        yield (
+            f"{count} canonical(s) defined more than once, the first in precedence order (packages named, "
+            f"in the order given, then their dependencies) is used: {shown}{more}"
+        )
 
     def __repr__(self) -> str:
         names = ", ".join(package.id for package in self._packages)
@@ -302,6 +393,31 @@ def _authoritative(url: str, entries: tuple[IndexEntry, ...]) -> IndexEntry:
             if entry.package.startswith(package):
                 return entry
     return entries[0]
+
+
+def _choose_defining_packages(candidates: Sequence[Package], missing: set[str]) -> list[Package]:
+    """The packages that define a missing url: the highest version of each line; refused when two
+    lines define the same url (nothing says which the user means)."""
+    by_url: defaultdict[str, dict[str, Package]] = defaultdict(dict)
+    for package in candidates:
+        for url in {entry.url for entry in package.index if entry.url is not None and entry.url in missing}:
+            known = by_url[url].get(package.name)
+            if known is None or sort_versions([known.version, package.version])[-1] == package.version:
+                by_url[url][package.name] = package
+    for url, lines in sorted(by_url.items()):
+        if len(lines) > 1:
+            raise AmbiguousPackagesError(_ambiguity_message(url, sorted(lines.values(), key=lambda p: p.id)))
+    chosen = {package.id: package for lines in by_url.values() for package in lines.values()}
+    return sorted(chosen.values(), key=lambda package: package.id)
+
+
+def _ambiguity_message(url: str, packages: Sequence[Package]) -> str:
+    names = ", ".join(package.id for package in packages)
+    options = " or ".join(f"--ig {package.id}" for package in packages)
+    return (
+        f"{url} is defined by {len(packages)} packages on the package path ({names}); "
+        f"name the one to use with {options}"
+    )
 
 
 def origin_of(entry: IndexEntry) -> ResourceOrigin:

@@ -22,6 +22,7 @@ ENV_PACKAGE_CACHE = "CONFORMANCE_PACKAGE_CACHE"
 ENV_REGISTRY = "CONFORMANCE_REGISTRY"
 ENV_OFFLINE = "CONFORMANCE_OFFLINE"
 ENV_WORK_CACHE = "CONFORMANCE_CACHE_DIR"
+ENV_EXTENSIONS_PACK = "CONFORMANCE_EXTENSIONS_PACK"
 ENV_TX_SERVER = "CONFORMANCE_TX_SERVER"
 ENV_TX_CLIENT_ID = "CONFORMANCE_TX_CLIENT_ID"
 ENV_TX_CLIENT_SECRET = "CONFORMANCE_TX_CLIENT_SECRET"
@@ -43,6 +44,18 @@ def default_work_cache() -> Path:
 
 def _truthy(text: str | None) -> bool:
     return (text or "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _switch(text: str | None, name: str, *, default: bool) -> bool:
+    """An on/off variable: unset or empty keeps the default; anything unrecognised is a usage error."""
+    value = (text or "").strip().lower()
+    if not value:
+        return default
+    if value in {"1", "true", "yes", "on"}:
+        return True
+    if value in {"0", "false", "no", "off"}:
+        return False
+    raise UsageError(f"{name} must be on or off (1/0, true/false, yes/no), not {text!r}")
 
 
 def _optional_path(text: str | None) -> Path | None:
@@ -86,6 +99,8 @@ class Settings:
     work_cache: Path = field(default_factory=default_work_cache)
     registry_url: str = DEFAULT_REGISTRY
     offline: bool = False
+    # Load the HL7 extensions pack (hl7.fhir.uv.extensions.r4) into R4 contexts, as the HL7 validator does.
+    extensions_pack: bool = True
     # A FHIR terminology server for what the loaded packages cannot answer (SNOMED CT, LOINC, dm+d...).
     tx_server: str | None = None
     tx_client_id: str | None = None
@@ -107,6 +122,7 @@ class Settings:
             work_cache=Path(env[ENV_WORK_CACHE]).expanduser() if env.get(ENV_WORK_CACHE) else base.work_cache,
             registry_url=env.get(ENV_REGISTRY) or base.registry_url,
             offline=_truthy(env.get(ENV_OFFLINE)),
+            extensions_pack=_switch(env.get(ENV_EXTENSIONS_PACK), ENV_EXTENSIONS_PACK, default=True),
             tx_server=env.get(ENV_TX_SERVER) or None,
             tx_client_id=env.get(ENV_TX_CLIENT_ID) or None,
             tx_client_secret=env.get(ENV_TX_CLIENT_SECRET) or None,
@@ -123,6 +139,7 @@ class Settings:
         offline: bool | None = None,
         package_cache: Path | None = None,
         registry_url: str | None = None,
+        extensions_pack: bool | None = None,
     ) -> Settings:
         """Command-line or API options on top: explicit folders come before the environment's."""
         return replace(
@@ -131,6 +148,7 @@ class Settings:
             offline=self.offline if offline is None else offline,
             package_cache=package_cache or self.package_cache,
             registry_url=registry_url or self.registry_url,
+            extensions_pack=self.extensions_pack if extensions_pack is None else extensions_pack,
         )
 
     def with_terminology(

@@ -27,6 +27,13 @@ def add_package_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--registry", default=None, metavar="URL", help="FHIR package registry base URL")
     group.add_argument("--offline", action="store_true", default=None, help="never use the network")
+    group.add_argument(
+        "--no-extensions-pack",
+        dest="extensions_pack",
+        action="store_false",
+        default=None,
+        help="do not load the HL7 extensions pack (hl7.fhir.uv.extensions.r4) into R4 contexts",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -35,4 +42,5 @@ def settings_from(args: argparse.Namespace) -> Settings:
         offline=args.offline,
         package_cache=args.package_cache,
         registry_url=args.registry,
+        extensions_pack=getattr(args, "extensions_pack", None),
     )

@@ -5,6 +5,13 @@ for, in the order given; then their dependencies, breadth first; then the FHIR
 core package; then implicit packages (which only fill gaps) and their own
 dependencies. A package already chosen is reused when it satisfies a later
 requirement; otherwise a second version is added, with a warning.
+
+Implicit packages are a bonus, never required: one that cannot be had (nor a
+dependency of one) is not a warning on every run but an `Unavailable` entry, so
+the places where it matters (an unknown extension in its canonical space) can
+say why the definition is missing. Among implicit packages, a dependency on a
+package line already chosen is satisfied by the version chosen (their published
+versions name each other in a cycle that no single set of versions satisfies).
 """
 
 from __future__ import annotations
@@ -44,15 +51,26 @@ class Requirement:
     spec: VersionSpec
     needed_by: str | None = None
     implicit: bool = False
+    # An implicit package may still come from the registry when this is set (and the settings allow it).
+    fetch: bool = False
 
     def __str__(self) -> str:
         return f"{self.name}#{self.spec}"
 
 
 @dataclass(frozen=True)
+class Unavailable:
+    """An implicit package (or a dependency of one) that could not be had, and where it was looked for."""
+
+    requirement: Requirement
+    reason: str
+
+
+@dataclass(frozen=True)
 class Resolution:
     packages: tuple[Package, ...]
     warnings: tuple[str, ...]
+    unavailable: tuple[Unavailable, ...] = ()
 
 
 def core_release(name: str, version: str) -> str | None:
@@ -70,6 +88,7 @@ class _Resolver:
         self.warnings: list[str] = []
         self.core_requests: list[Requirement] = []
         self.implicit_ids: set[str] = set()
+        self.unavailable: list[Unavailable] = []
 
     def run(
         self, explicit: Sequence[Package], requested: Sequence[Requirement], implicit: Sequence[Requirement]
@@ -80,7 +99,11 @@ class _Resolver:
         self._drain(deque(implicit))
         main = [p for p in self.chosen if p is not core and not self._is_implicit(p)]
         late = [p for p in self.chosen if p is not core and self._is_implicit(p)]
-        return Resolution(packages=(*main, core, *late), warnings=tuple(dict.fromkeys(self.warnings)))
+        return Resolution(
+            packages=(*main, core, *late),
+            warnings=tuple(dict.fromkeys(self.warnings)),
+            unavailable=tuple(self.unavailable),
+        )
 
     def _is_implicit(self, package: Package) -> bool:
         return package.id in self.implicit_ids
@@ -103,6 +126,8 @@ class _Resolver:
         same_name = [p for p in self.chosen if p.name == requirement.name]
         if any(requirement.spec.matches(p.version) for p in same_name):
             return True
+        if requirement.implicit and same_name:
+            return True  # implicit packages fill gaps: the version already there fills them
         if same_name:
             versions = ", ".join(p.version for p in same_name)
             self.warnings.append(
@@ -112,7 +137,7 @@ class _Resolver:
         return False
 
     def _find(self, requirement: Requirement) -> Package | None:
-        network = not requirement.implicit
+        network = not requirement.implicit or requirement.fetch
         try:
             found = self.store.find(requirement.name, requirement.spec, allow_network=network)
         except (PackageNotFoundError, RegistryError, OfflineError) as exc:
@@ -123,8 +148,11 @@ class _Resolver:
         return found
 
     def _missing(self, requirement: Requirement, reason: str | None) -> None:
-        if requirement.implicit and requirement.needed_by is None:
-            return  # an implicit package is a bonus, never required
+        if requirement.implicit:
+            # A bonus, never required: recorded for where it matters rather than warned about on every run.
+            where = self._searched(not requirement.fetch, reason)
+            self.unavailable.append(Unavailable(requirement, f"not found ({where})"))
+            return
         message = self._not_found_message(requirement, reason)
         if requirement.needed_by is None:
             raise PackageNotFoundError(message)
@@ -217,4 +245,4 @@ def resolve(
     return _Resolver(store, fhir_version).run(explicit, requested, implicit)
 
 
-__all__ = ["Requirement", "Resolution", "core_release", "resolve"]
+__all__ = ["Requirement", "Resolution", "Unavailable", "core_release", "resolve"]

@@ -127,11 +127,14 @@ class ExtensionChecks:
         if _is_example_url(url):
             return  # example.org URLs are placeholders by convention: there is nothing to resolve
         is_modifier = rule.name == "modifierExtension"
+        # Said here, where it matters, rather than on every run: the package that defines it is missing.
+        note = walker.engine.context.missing_definition_note(url)
+        why = f"; {note}" if note else ""
         if is_modifier or walker.engine.options.unknown_extensions == "error":
             walker.report.error(
                 "structure",
                 "extension.unknown-not-allowed",
-                f"The extension {url} could not be found so is not allowed here",
+                f"The extension {url} could not be found so is not allowed here{why}",
                 loc,
             )
         else:
@@ -139,7 +142,7 @@ class ExtensionChecks:
                 "structure",
                 "extension.unknown",
                 f"Unknown extension {url}: it could not be found in the loaded packages, "
-                "so its content is not checked",
+                f"so its content is not checked{why}",
                 loc,
             )
 
