@@ -35,8 +35,10 @@ def _command_modules() -> list[ModuleType]:
     from conformance.cli import (  # noqa: PLC0415
         assess_cmd,
         compare_cmd,
+        framework_cmd,
         keygen_cmd,
         packages_cmd,
+        register_cmd,
         sample_cmd,
         snapshot_cmd,
         validate_cmd,
@@ -44,7 +46,8 @@ def _command_modules() -> list[ModuleType]:
     )
 
     return [
-        packages_cmd, sample_cmd, validate_cmd, snapshot_cmd, assess_cmd, verify_cmd, compare_cmd, keygen_cmd
+        packages_cmd, sample_cmd, validate_cmd, snapshot_cmd, assess_cmd, verify_cmd, compare_cmd, keygen_cmd,
+        framework_cmd, register_cmd,
     ]  # fmt: skip
 
 
