@@ -38,7 +38,9 @@ class InvariantChecks:
     ) -> None:
         constraints = list(rule.constraints)
         keys = {c.key for c in constraints}
-        type_plan = walker.type_plan(type_ref) if type_ref is not None and not rule.children else None
+        # The type's own invariants (cpt-2 on a ContactPoint) hold wherever the type is used, also when a
+        # profile unfolds the element's children: the element's snapshot does not repeat them.
+        type_plan = walker.type_plan(type_ref) if type_ref is not None else None
         if type_plan is not None:
             constraints.extend(c for c in type_plan.root.constraints if c.key not in keys)
         focus_type = self._focus_type(rule, type_ref)

@@ -57,6 +57,9 @@ class Walker:
         self.engine = engine
         self.definitions = engine.definitions
         self.report = reporter
+        # id() of each resource walked -> the explicit profile sets it was walked with (the payload is
+        # alive for the whole walk, so ids are stable).
+        self._walked: dict[int, list[frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ resources
 
@@ -85,15 +88,30 @@ class Walker:
             resource_loc=loc,
             scope=self.engine.scope_for(resource, loc, frame),
         )
+        if self._already_walked(resource, explicit_profiles):
+            return
         profiles = self._profiles_for(resource, base, loc, explicit_profiles)[1:]
-        errors_before = self.report.error_count
         for plan in profiles:
             self._against(resource, plan, loc, inner)
-        # A profile holds every rule of its base, so the base can only add the reference validator's
-        # base-attributed duplicates of errors already found: walk it when there are some, or no profile.
-        if not profiles or self.report.error_count > errors_before:
+        # A profile's snapshot should hold every rule of its base, but a generated or hand-made one may
+        # not, and the profile walk does not reach everything the base walk does: the base is always
+        # walked, and what it finds that the profiles already reported is not repeated.
+        with self.report.not_repeating(enabled=bool(profiles)):
             self._against(resource, base, loc, inner)
         self.engine.resource_rules(self, resource, loc, inner)
+
+    def _already_walked(self, resource: Mapping[str, Any], explicit_profiles: Sequence[str]) -> bool:
+        """A resource nested in another is reached again by the container's base walk: walk it once.
+
+        Every walk of a resource covers its base, its declared and global profiles, so a later walk
+        adds something only when it names an explicit profile no earlier walk of it named.
+        """
+        wanted = frozenset(explicit_profiles)
+        walks = self._walked.setdefault(id(resource), [])
+        if any(wanted <= done for done in walks):
+            return True
+        walks.append(wanted)
+        return False
 
     def _against(self, resource: Mapping[str, Any], plan: Plan, loc: Loc, frame: Frame) -> None:
         self.element_object(resource, plan.root, None, loc, plan, frame, resource_root=True)
