@@ -137,9 +137,13 @@ class ValidationOptions:
 
     `unknown_extensions`: "error" (the HL7 validator's default: an extension with no definition is not
     allowed, except placeholder example.org URLs) or "warning" (report it, check nothing of its content).
+    `assume_valid_rest_references`: also check the type a reference that cannot be resolved names
+    (`Practitioner/x` where only Patient is allowed), as the HL7 validator's -assumeValidRestReferences does;
+    off by default, as there.
     """
 
     unknown_extensions: str = "error"
+    assume_valid_rest_references: bool = False
 
     def __post_init__(self) -> None:
         if self.unknown_extensions not in ("error", "warning"):
