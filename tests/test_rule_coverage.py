@@ -96,7 +96,7 @@ def test_named_tests_exist_and_name_one_of_the_rule_ids() -> None:
     problems = {}
     for rule in implemented():
         for name in rule.tests:
-            problem = _test_problem(name, rule.ids)
+            problem = _test_problem(name, (*rule.ids, rule.constraint) if rule.constraint else rule.ids)
             if problem:
                 problems[f"{rule.key}: {name}"] = problem
     assert problems == {}
@@ -205,7 +205,8 @@ def _test_problem(name: str, ids: tuple[str, ...]) -> str:
 
 
 def _names(path: Path, function: ast.FunctionDef, message_id: str) -> bool:
-    """Whether the test (or a module constant it uses) writes the id; questionnaire tests write it bare."""
+    """Whether the test (or a module constant it uses) writes the id (or constraint key); questionnaire
+    tests write their ids bare."""
     text = _with_module_constants(path, function)
     bare = message_id.split(".", 1)[1] if message_id.startswith("questionnaire.") else None
     # ast.unparse writes strings in single quotes

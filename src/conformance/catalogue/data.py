@@ -49,6 +49,8 @@ class Rule:
     ids: tuple[str, ...] = ()
     tests: tuple[str, ...] = ()
     reason: str = ""
+    # A rule our engine checks through a FHIR constraint (txt-1, dom-3...), reported as invariant.failed.
+    constraint: str = ""
 
 
 @dataclass(frozen=True)
@@ -132,6 +134,7 @@ def _rules(data: Mapping[str, Any], path: Path) -> list[Rule]:
                 ids=tuple(_strings(entry, "ids", where, required=False)),
                 tests=tuple(_strings(entry, "tests", where, required=False)),
                 reason=str(entry.get("reason", "")),
+                constraint=str(entry.get("constraint", "")),
             )
         )
     return rules

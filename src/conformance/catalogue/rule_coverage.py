@@ -112,9 +112,14 @@ def _row(rule: Rule) -> str:
     # The family's reason heads its section; a row repeats a reason only when the rule has its own.
     note = rule.reason
     return (
-        f"| `{rule.key}` | {_cell(rule.summary)} | {_STATUS_TITLES[rule.status]} | {_codes(rule.ids)} "
+        f"| `{rule.key}` | {_cell(rule.summary)} | {_STATUS_TITLES[rule.status]} | {_ids(rule)} "
         f"| {_codes(rule.tests)} | {_cell(note)} |"
     )
+
+
+def _ids(rule: Rule) -> str:
+    ids = _codes(rule.ids)
+    return f"{ids} ({rule.constraint})" if rule.constraint else ids
 
 
 def _codes(items: Iterable[str]) -> str:
