@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import pytest
 
 import conformance.definitions.snapshot as snapshot_module
 from conformance.definitions.snapshot import Snapshots, generate_snapshot
+from conformance.definitions.snapshot_store import content_hash
 from conformance.fhirversion import FhirVersion
 from test_snapshot_support import TarballSource, by_id, fixture, profile
 
@@ -132,3 +134,11 @@ def test_corrupt_or_unwritable_cache_is_not_an_error(tmp_path: Path) -> None:
     blocked = tmp_path / "a-file"
     blocked.write_text("", encoding="utf-8")
     assert Snapshots(source(small), FhirVersion.R4, cache_dir=blocked / "below").generate(small).elements
+
+
+def test_a_definition_with_decimals_from_a_payload_hashes_by_their_text() -> None:
+    # StructureDefinitions inside a payload keep decimals exact (Decimal): hashing them must not fail,
+    # and 1.0 and 1.00 are different texts, so different content
+    one = {"resourceType": "StructureDefinition", "min": Decimal("1.0")}
+    assert content_hash(one) == content_hash({"resourceType": "StructureDefinition", "min": Decimal("1.0")})
+    assert content_hash(one) != content_hash({"resourceType": "StructureDefinition", "min": Decimal("1.00")})

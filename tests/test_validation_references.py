@@ -2,8 +2,10 @@
 
 References that cannot be resolved offline (`Patient/1` outside a Bundle, absolute URLs) are not errors,
 and, as with the HL7 validator's defaults, the type such a reference names is not checked against the
-allowed targets: only a resolved target's type is. What the payload itself must contain (contained
-resources, document Bundle entries) must be found.
+allowed targets: only a resolved target's type is (ValidationOptions.assume_valid_rest_references checks
+it, as the HL7 validator's -assumeValidRestReferences does). What the payload itself must contain
+(contained resources, the references of a document's Composition and a message's MessageHeader) must be
+found.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.validation import ValidationOptions, Validator
+
 if TYPE_CHECKING:
+    from conformance.context import Context
     from conftest import FixtureRunner
 
 pytestmark = pytest.mark.shared
@@ -68,8 +73,8 @@ INVALID = [
         [
             # the author resolves inside the document, to an Observation
             "error reference.target-type @ Bundle.entry[0].resource.author[0].reference",
-            # an urn:uuid that no entry has
-            "error reference.bundle-not-found @ Bundle.entry[2].resource.subject.reference",
+            # Bundle.entry[2] (an Observation) names an urn:uuid no entry has: only the Composition's
+            # references must resolve inside a document, so that is not an error
         ],
         id="document-resolution",
     ),
@@ -138,3 +143,129 @@ def test_relative_reference_from_a_uuid_entry_does_not_resolve(r4_fixtures: Fixt
     assert r4_fixtures.findings(outcome) == [
         "error reference.bundle-not-found @ Bundle.entry[0].resource.subject.reference"
     ]
+
+
+# ---- the type an unresolvable reference names (HL7 validator: -assumeValidRestReferences)
+
+
+@pytest.fixture(scope="module")
+def rest_validator(r4_context: Context) -> Validator:
+    return Validator(r4_context, options=ValidationOptions(assume_valid_rest_references=True))
+
+
+def _errors(validator: Validator, payload: dict[str, Any]) -> list[tuple[str, str]]:
+    outcome = validator.validate(payload)
+    return [(i.message_id, i.location) for i in outcome.issues if i.severity.value in ("error", "fatal")]
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        ("Practitioner/x", [("reference.target-type", "Condition.subject.reference")]),
+        (
+            "http://example.org/fhir/Practitioner/x",
+            [("reference.target-type", "Condition.subject.reference")],
+        ),
+        ("Practitioner/x/_history/2", [("reference.target-type", "Condition.subject.reference")]),
+        ("Patient/x", []),
+        ("http://example.org/fhir/Group/1/_history/1", []),
+        ("urn:uuid:1f7b3f5c-9f1c-4a3c-8c3e-1a2b3c4d5e6f", []),  # a URN names no type
+        ("Performer/1", []),  # names no resource type: nothing to compare
+    ],
+)
+def test_type_named_by_an_unresolvable_reference(
+    rest_validator: Validator, reference: str, expected: list[tuple[str, str]]
+) -> None:
+    payload = {"resourceType": "Condition", "subject": {"reference": reference}}
+    assert _errors(rest_validator, payload) == expected
+
+
+def test_type_named_by_an_unresolvable_reference_is_unchecked_by_default(r4_validator: Validator) -> None:
+    payload = {"resourceType": "Condition", "subject": {"reference": "Practitioner/x"}}
+    assert _errors(r4_validator, payload) == []
+
+
+def test_any_resource_type_is_a_valid_target_of_reference_to_resource(rest_validator: Validator) -> None:
+    # Provenance.target is Reference(Any): a Bundle (a Resource, not a DomainResource) is allowed
+    payload = {
+        "resourceType": "Provenance",
+        "target": [{"reference": "Bundle/b1"}],
+        "recorded": "2020-01-01T00:00:00Z",
+        "agent": [{"who": {"reference": "Practitioner/p1"}}],
+    }
+    assert _errors(rest_validator, payload) == []
+
+
+# ---- resolution inside a Bundle respects the type (FHIR Bundle rules: fullUrl, base URL + Type/id)
+
+
+def _restful_collection() -> dict[str, Any]:
+    """A DiagnosticReport and an entry whose ids are both f001, on one server base; Patient/f001 is absent."""
+    base = "https://example.com/base/"
+    report = {
+        "resourceType": "DiagnosticReport",
+        "id": "f001",
+        "status": "final",
+        "code": {"text": "panel"},
+        "subject": {"reference": "Patient/f001"},
+        "basedOn": [{"reference": "ServiceRequest/req"}],
+    }
+    request = {
+        "resourceType": "ServiceRequest",
+        "id": "req",
+        "status": "active",
+        "intent": "order",
+        "subject": {"reference": "Patient/f001"},
+    }
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": base + "DiagnosticReport/f001", "resource": report},
+            {"fullUrl": base + "ServiceRequest/req", "resource": request},
+        ],
+    }
+
+
+def test_a_relative_reference_does_not_match_another_type_with_the_same_id(r4_validator: Validator) -> None:
+    assert _errors(r4_validator, _restful_collection()) == []
+
+
+GP_ID = "5d9588d8-3cd6-4b32-8fb7-ad13694e069d"
+
+
+def _urn_collection(referenced_type: str) -> dict[str, Any]:
+    patient = {
+        "resourceType": "Patient",
+        "generalPractitioner": [{"reference": f"{referenced_type}/{GP_ID}"}],
+    }
+    organization = {"resourceType": "Organization", "name": "Practice"}
+    return {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {"fullUrl": "urn:uuid:54fc3e09-e279-4b74-a8ff-2649ec968642", "resource": patient},
+            {"fullUrl": f"urn:uuid:{GP_ID}", "resource": organization},
+        ],
+    }
+
+
+def test_a_relative_reference_from_a_urn_entry_names_the_urn_with_its_id(r4_validator: Validator) -> None:
+    # the base of urn:uuid:<x> is urn:uuid:, so Practitioner/<id> names urn:uuid:<id>: an Organization
+    assert _errors(r4_validator, _urn_collection("Practitioner")) == [
+        ("reference.resolved-type-mismatch", "Bundle.entry[0].resource.generalPractitioner[0].reference")
+    ]
+    assert _errors(r4_validator, _urn_collection("Organization")) == []
+
+
+def test_a_signature_reference_is_not_resolved_against_entries(r4_validator: Validator) -> None:
+    # Bundle.signature sits in no entry: it has no fullUrl to resolve a relative reference against
+    payload = _urn_collection("Organization")
+    payload["signature"] = {
+        "type": [{"system": "urn:iso-astm:E1762-95:2013", "code": "1.2.840.10065.1.12.1.1"}],
+        "when": "2020-01-01T00:00:00Z",
+        "who": {"reference": f"Device/{GP_ID}"},
+        "sigFormat": "application/jose",
+        "data": "dGVzdA==",
+    }
+    assert _errors(r4_validator, payload) == []

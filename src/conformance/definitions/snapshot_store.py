@@ -16,6 +16,7 @@ import os
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +26,18 @@ from conformance.outcome import Issue, Severity
 
 
 def content_hash(data: Any) -> str:
-    """sha256 of the canonical JSON (sorted keys) of `data`."""
-    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    """sha256 of the canonical JSON (sorted keys) of `data`.
+
+    Definitions read from a payload keep their decimals as `Decimal` (exact values, see instance/): they are
+    hashed by their text, which is what identifies them.
+    """
+    return hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS, default=_decimal_text)).hexdigest()
+
+
+def _decimal_text(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)
+    raise TypeError(f"Type is not JSON serializable: {type(value).__name__}")
 
 
 @dataclass(frozen=True)

@@ -208,3 +208,51 @@ class BundleChecks:
                 f"The first entry in a {bundle_type} must be a {wanted}, not {found or 'nothing'}",
                 loc.child("entry", 0),
             )
+
+
+# ---- resolving references inside a Bundle (what the entries themselves do not say)
+
+# Where a document or message must carry what it references: the HL7 validator requires these references of
+# the Composition (documents) and the MessageHeader (messages) to resolve inside the Bundle; other
+# references in the entries need not (FHIR documents page, "Document content"; messaging page).
+MUST_RESOLVE_IN_DOCUMENT = frozenset(
+    {
+        "Composition.subject",
+        "Composition.author",
+        "Composition.encounter",
+        "Composition.custodian",
+        "Composition.attester.party",
+        "Composition.event.detail",
+        "Composition.section.author",
+        "Composition.section.focus",
+        "Composition.section.entry",
+    }
+)
+MUST_RESOLVE_IN_MESSAGE = frozenset({"MessageHeader.focus"})
+_SLICE_NAMES = re.compile(r":[^.]+")
+_NESTED_SECTIONS = re.compile(r"(?:\.section)+")
+
+
+def must_resolve_in_bundle(element_id: str, bundle_type: str) -> bool:
+    """Must a reference at this element (its id, slice names allowed) resolve inside a Bundle of this type?"""
+    path = _NESTED_SECTIONS.sub(".section", _SLICE_NAMES.sub("", element_id))
+    if bundle_type == "document":
+        return path in MUST_RESOLVE_IN_DOCUMENT
+    if bundle_type == "message":
+        return path in MUST_RESOLVE_IN_MESSAGE
+    return False
+
+
+def urn_base_match(reference: str, entry_full_url: str | None, entries: Mapping[str, Any]) -> Any:
+    """The entry a relative reference `Type/id` names when its own entry's fullUrl is a URN.
+
+    A URN has no RESTful base, so the base of `urn:uuid:<x>` is `urn:uuid:` and `Type/id` names the entry
+    whose fullUrl is `urn:uuid:<id>`, whatever that entry's type (the caller then compares the type, as the
+    HL7 validator does: "Matching reference for reference ... has resourceType ...").
+    """
+    if entry_full_url is None or not entry_full_url.startswith("urn:"):
+        return None
+    parts = reference.split("/_history/", maxsplit=1)[0].split("/")
+    if len(parts) != 2:
+        return None
+    return entries.get(entry_full_url.rsplit(":", 1)[0] + ":" + parts[1])

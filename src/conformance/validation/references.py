@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
+from conformance.validation.bundles import must_resolve_in_bundle, urn_base_match
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -43,6 +44,67 @@ def _target_types(walker: Walker, type_ref: TypeRef) -> tuple[set[str], list[str
     return types, unknown
 
 
+def _named_resource_type(walker: Walker, reference: str) -> str | None:
+    """The resource type a literal reference names; `Performer/1` names none (no such resource type)."""
+    named_type = reference_type(reference)
+    return named_type if named_type is not None and walker._is_resource_type(named_type) else None
+
+
+def _urn_sibling(reference: str, frame: Frame) -> Mapping[str, Any] | None:
+    """The entry a relative reference names through its own entry's URN fullUrl (bundles.urn_base_match)."""
+    scope = frame.scope
+    full_url: str | None = None
+    while scope is not None:
+        full_url = full_url or scope.full_url
+        if scope.by_type_and_id is not None:
+            found = urn_base_match(reference, full_url, scope.bundle_entries)
+            return found if isinstance(found, Mapping) else None
+        scope = scope.parent
+    return None
+
+
+def _implied_type(
+    walker: Walker,
+    reference: str,
+    named_type: str,
+    allowed: set[str],
+    loc: Loc,
+    plan: Plan,
+    rule: ElementRule,
+) -> None:
+    """A reference that cannot be resolved still names its target's type (`Practitioner/x`,
+    `http://server/fhir/Practitioner/x`, with or without `/_history/n`): when the user asks for RESTful
+    references to be taken as valid, that type must be one the element allows, or a specialisation of one
+    (the HL7 validator's REFERENCE_REF_BADTARGETTYPE2 under -assumeValidRestReferences; without it the
+    HL7 validator checks only resolved targets). Contained `#id` and `urn:uuid:`/`urn:oid:` references name
+    no type."""
+    if not allowed or _specialises_one_of(walker, named_type, allowed):
+        return
+    walker.report.error(
+        "structure",
+        "reference.target-type",
+        f"The type '{named_type}' implied by the reference URL {reference} is not a valid Target for this "
+        f"element (must be one of {', '.join(sorted(allowed))})",
+        loc.child("reference"),
+        profile=plan.canonical,
+        element_id=rule.id,
+    )
+
+
+def _specialises_one_of(walker: Walker, resource_type: str, allowed: set[str]) -> bool:
+    """Is `resource_type`, or a type it specialises (DomainResource, Resource), among the allowed types?"""
+    current: str | None = resource_type
+    seen: set[str] = set()
+    while current is not None and current not in seen:
+        if current in allowed:
+            return True
+        seen.add(current)
+        type_plan = walker.definitions.type_plan(current)
+        base = type_plan.base_definition if type_plan is not None else None
+        current = base.rsplit("/", 1)[-1] if isinstance(base, str) and base.startswith(CORE_PREFIX) else None
+    return False
+
+
 def _needs_target(type_ref: TypeRef) -> bool:
     """A target profile beyond a base resource type can only be checked on the resolved target."""
     return any(not url.startswith(CORE_PREFIX) for url in type_ref.target_profiles)
@@ -63,17 +125,16 @@ class ReferenceChecks:
         if not isinstance(reference, str):
             return
         allowed, unknown_profiles = _target_types(walker, type_ref)
-        target = walker.engine.resolve_reference(value, frame)
+        named_type = _named_resource_type(walker, reference)
+        target = self._resolve(walker, value, reference, named_type, frame)
         if reference.startswith("#"):
             self._contained(walker, reference, target, loc)
         elif target is None:
-            self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
-        named_type = reference_type(reference)
-        if named_type is not None and not walker._is_resource_type(named_type):
-            named_type = None  # `Performer/1` names no resource type: nothing to compare
-        if target is None and named_type is not None:
-            # `Practitioner/5d95...` beside an entry whose id is 5d95... but is not a Practitioner: say so.
-            target = walker.engine.same_id_in_bundle(reference, frame)
+            self._unresolved_in_bundle(
+                walker, reference, loc, frame, rule=rule, needs_target=_needs_target(type_ref)
+            )
+            if named_type is not None and walker.engine.options.assume_valid_rest_references:
+                _implied_type(walker, reference, named_type, allowed, loc, plan, rule)
         found_type = target.get("resourceType") if isinstance(target, Mapping) else named_type
         if target is not None and named_type is not None and found_type != named_type:
             walker.report.error(
@@ -113,6 +174,17 @@ class ReferenceChecks:
             )
             return
         self._target_profiles(walker, target, type_ref, found_type, loc, plan, rule, frame)
+
+    @staticmethod
+    def _resolve(
+        walker: Walker, value: Mapping[str, Any], reference: str, named_type: str | None, frame: Frame
+    ) -> Mapping[str, Any] | None:
+        target = walker.engine.resolve_reference(value, frame)
+        if target is None and named_type is not None:
+            # `Practitioner/5d95...` in an entry whose fullUrl is a URN names the entry `urn:uuid:5d95...`,
+            # of whatever type: the caller compares the types.
+            target = _urn_sibling(reference, frame)
+        return target
 
     @staticmethod
     def _target_profiles(
@@ -162,12 +234,12 @@ class ReferenceChecks:
 
     @staticmethod
     def _unresolved_in_bundle(
-        walker: Walker, reference: str, loc: Loc, frame: Frame, *, needs_target: bool
+        walker: Walker, reference: str, loc: Loc, frame: Frame, *, rule: ElementRule, needs_target: bool
     ) -> None:
         bundle_type = walker.engine.bundle_type(frame)
         if bundle_type is None:
             return
-        if bundle_type not in SELF_CONTAINED_BUNDLES:
+        if bundle_type not in SELF_CONTAINED_BUNDLES or not must_resolve_in_bundle(rule.id, bundle_type):
             if needs_target and walker.engine.looks_local(reference, frame):
                 walker.report.error(
                     "not-found",
