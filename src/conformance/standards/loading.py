@@ -11,6 +11,7 @@ import json
 import tomllib
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,7 @@ from conformance._resources import profiles_folder
 from conformance.errors import ConformanceError, InputError
 from conformance.fhirversion import FhirVersion
 from conformance.packages.versions import parse_package_reference
-from conformance.standards.model import PackageRequirement, ProfileRequirement, Standard
+from conformance.standards.model import Lifecycle, PackageRequirement, ProfileRequirement, Standard, Status
 
 SCHEMA_FILE = "standard.schema.json"
 SUFFIXES = (".toml", ".json")
@@ -102,13 +103,18 @@ def _read_definition(path: Path) -> Any:
 
 def _parse_text(text: str, *, json_form: bool, where: str) -> Any:
     try:
-        return json.loads(text) if json_form else tomllib.loads(text)
+        return json.loads(text) if json_form else _dates_as_text(tomllib.loads(text))
     except json.JSONDecodeError as exc:
         raise InputError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
     except tomllib.TOMLDecodeError as exc:
         raise InputError(f"{where}: not valid TOML ({exc})") from None
     except RecursionError:
         raise InputError(f"{where}: nested too deeply to be a standard definition") from None
+
+
+def _dates_as_text(data: dict[str, Any]) -> dict[str, Any]:
+    # TOML has a date type (`date = 2025-06-20`); the JSON form, and the schema, write dates as ISO text.
+    return {key: value.isoformat() if isinstance(value, date) else value for key, value in data.items()}
 
 
 def standard_from_dict(data: Any, *, where: str = "standard") -> Standard:
@@ -126,7 +132,22 @@ def standard_from_dict(data: Any, *, where: str = "standard") -> Standard:
         profiles=profiles,
         description=data.get("description", ""),
         source=where,
+        lifecycle=_lifecycle(data, where),
     )
+
+
+def _lifecycle(data: Mapping[str, Any], where: str) -> Lifecycle:
+    lifecycle = Lifecycle(
+        status=Status(data.get("status", Status.ACTIVE.value)),
+        version=data.get("version", ""),
+        date=data.get("date"),
+        status_date=data.get("status_date"),
+        successor=data.get("successor"),
+        predecessor=data.get("predecessor"),
+    )
+    if data["id"] in (lifecycle.successor, lifecycle.predecessor):
+        raise InputError(f"{where}: a standard cannot be its own successor or predecessor")
+    return lifecycle
 
 
 def _check_shape(data: Any, where: str) -> None:

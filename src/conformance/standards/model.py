@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from conformance.fhirversion import FhirVersion
@@ -19,6 +20,49 @@ FORMAT = 1
 def bare_canonical(url: str) -> str:
     """A canonical URL without its `|version` suffix."""
     return url.split("|", 1)[0]
+
+
+class Status(StrEnum):
+    """Where a standard is in its life: as a product, a standard is drafted, tried, used, then let go."""
+
+    DRAFT = "draft"
+    TRIAL_USE = "trial-use"
+    ACTIVE = "active"
+    DEPRECATED = "deprecated"
+    RETIRED = "retired"
+
+    @property
+    def is_withdrawn(self) -> bool:
+        """Deprecated or retired: a statement made against it must say so."""
+        return self in (Status.DEPRECATED, Status.RETIRED)
+
+
+@dataclass(frozen=True)
+class Lifecycle:
+    """A standard's status, its own version, dates and neighbours (ids of other standards).
+
+    Every field has a default, so definitions written before the life cycle existed still load (as active).
+    Dates are ISO `YYYY-MM-DD` text: `date` when this version's content was fixed, `status_date` since
+    when the status holds.
+    """
+
+    status: Status = Status.ACTIVE
+    version: str = ""
+    date: str | None = None
+    status_date: str | None = None
+    successor: str | None = None
+    predecessor: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"status": self.status.value, "version": self.version}
+        optional = {
+            "date": self.date,
+            "status_date": self.status_date,
+            "successor": self.successor,
+            "predecessor": self.predecessor,
+        }
+        data.update({key: value for key, value in optional.items() if value is not None})
+        return data
 
 
 @dataclass(frozen=True)
@@ -57,6 +101,11 @@ class Standard:
     profiles: tuple[ProfileRequirement, ...]
     description: str = ""
     source: str = ""
+    lifecycle: Lifecycle = field(default_factory=Lifecycle)
+
+    @property
+    def status(self) -> Status:
+        return self.lifecycle.status
 
     def profile(self, url: str) -> ProfileRequirement | None:
         """The profile in scope with this canonical URL (a `|version` suffix is ignored)."""
@@ -77,7 +126,7 @@ class Standard:
     def has_type(self, resource_type: str) -> bool:
         return any(profile.type == resource_type for profile in self.profiles)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, *, lifecycle: bool = True) -> dict[str, Any]:
         """The definition in its file form (JSON), with every default written out."""
         data: dict[str, Any] = {
             "format": FORMAT,
@@ -89,12 +138,20 @@ class Standard:
             "packages": [{"name": p.name, "version": p.version} for p in self.packages],
             "profiles": [_profile_dict(p) for p in self.profiles],
         }
+        if lifecycle:
+            data.update(self.lifecycle.to_dict())
         return data
 
     @property
     def sha256(self) -> str:
-        """A digest of the definition (not of the file: comments and layout do not count)."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        """A digest of the definition (not of the file: comments and layout do not count).
+
+        The life cycle is left out: deprecating a standard later changes its status, not what a payload
+        was assessed against, so statements made before keep a digest that verifies.
+        """
+        canonical = json.dumps(
+            self.to_dict(lifecycle=False), sort_keys=True, separators=(",", ":"), ensure_ascii=False
+        )
         return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
