@@ -99,7 +99,7 @@ def _family_section(coverage: Coverage, name: str, rules: Sequence[Rule]) -> str
         f'<a id="{_anchor(name)}"></a>',
         f"### {family.title}",
         "",
-        f"{tally}. Unless a row says otherwise: {family.reason}",
+        f"{tally}. Rows {_STATUS_TITLES[family.status]} without a note of their own: {family.reason}",
         "",
         "| key | what it checks | status | our ids | test | note |",
         "|---|---|---|---|---|---|",
