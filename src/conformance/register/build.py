@@ -100,7 +100,12 @@ def _write_site(assembled: Assembled, out: Path, base_url: str) -> None:
     _write_bytes(out / FEED_FILE, atom_feed(register, base_url))
     for entry in register.statements:
         statement = assembled.statements[entry.id]
-        _write(out / entry.page, statement_page(entry, statement, standards.get(entry.standard.id)))
+        _write(
+            out / entry.page,
+            statement_page(
+                entry, statement, standards.get(entry.standard.id), checked_at=register.generated_at
+            ),
+        )
         # The very file that was verified, so a reader can verify it again.
         _write_bytes(out / entry.statement_file, assembled.files[entry.id].read_bytes())
     for standard in register.standards:

@@ -30,7 +30,10 @@ nav.toc ul{padding-left:1.2rem}
 .notice{background:#fff;border-left:4px solid #0550ae;padding:.6rem 1rem}
 footer{max-width:72rem;margin:0 auto;padding:1rem 1.5rem;color:#5a6270}
 ul.reasons{margin:0;padding-left:1.1rem}
+td,th,li,p,dd{overflow-wrap:break-word}
+.scroll{overflow-x:auto}.scroll:focus{outline:3px solid #0550ae}
 @media (max-width:40rem){
+table.cards caption{display:block;text-align:left}
 main{padding:.75rem}h1{font-size:1.5rem}
 table.cards,table.cards tbody,table.cards tr,table.cards td,table.cards th{display:block;width:auto}
 table.cards thead{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}
@@ -406,7 +409,9 @@ def _requirements(framework: FrameworkSummary, standards: dict[str, StandardSumm
 # --- a statement's page -----------------------------------------------------------------------------
 
 
-def statement_page(entry: Entry, statement: Statement, standard: StandardSummary | None) -> str:
+def statement_page(
+    entry: Entry, statement: Statement, standard: StandardSummary | None, *, checked_at: str
+) -> str:
     """The statement's own page (the statement renderer's), with the register's navigation and checks."""
     standard_link = (
         f'<li><a href="../{e(standard.page)}">{e(standard.title)}</a></li>' if standard is not None else ""
@@ -416,13 +421,23 @@ def statement_page(entry: Entry, statement: Statement, standard: StandardSummary
         f"{standard_link}<li>{e(entry.product)} {e(entry.product_version)}</li></ol></nav>"
     )
     notice = (
-        f'<aside class="notice"><strong>Verified by the register</strong> on {_date(entry.generated_at)}: '
+        f'<aside class="notice"><strong>Verified by the register</strong> on {_date(checked_at)}: '
         f"the statement matches the statement format, its digests match its evidence, and it is signed with "
         f"the trusted key <strong>{e(entry.signer.name)}</strong> (<code>{e(entry.signer.key_id)}</code>). "
         f'The statement itself: <a href="{e(entry.id)}.json">{e(entry.id)}.json</a>.</aside>'
     )
-    html = render_html(statement)
+    html = _scrolling_tables(render_html(statement)).replace("</style>", f"{EXTRA_STYLE}</style>", 1)
     marker = "<main>\n"
-    if marker not in html:
-        return html
     return html.replace(marker, f"{marker}{crumbs}\n{notice}\n", 1)
+
+
+def _scrolling_tables(html: str) -> str:
+    """Each table of the statement page in a region that scrolls sideways, so on a phone the page keeps
+    the screen's width and only a wide table scrolls; the region is focusable, so keyboards can scroll it.
+    """
+    parts = html.split("<table")
+    wrapped = [parts[0]]
+    for number, rest in enumerate(parts[1:], start=1):
+        label = f"Table {number} (scrolls sideways on a narrow screen)"
+        wrapped.append(f'<div class="scroll" role="region" tabindex="0" aria-label="{label}"><table{rest}')
+    return "".join(wrapped).replace("</table>", "</table></div>")
