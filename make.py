@@ -2,19 +2,28 @@
 """Bootstrap a local virtual environment and run the project's two everyday jobs.
 
     python3 make.py sample   # the main job on the embedded sample
-    python3 make.py test     # the whole test suite (what CI runs)
+    python3 make.py test     # the whole test suite, then the installed-package smoke (what CI runs)
+    python3 make.py test ARGS...   # pytest with these arguments only (no smoke)
+    python3 make.py smoke    # only the installed-package smoke
 
 Needs only Python 3.11+. The environment lives in .venv and is rebuilt when
 pyproject.toml changes. When ../shared/fhir-packages exists it is used as an
 offline package folder; otherwise the user's package cache or the registry is.
+
+The smoke builds the sdist and, from it, the wheel; installs the wheel with every
+extra but `dev` into a fresh virtual environment in a temporary folder outside the
+checkout (dependencies come from PyPI or pip's cache); and runs tests/smoke there
+with that environment's pytest, through the installed command and pytest plugin.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import venv
 from pathlib import Path
 
@@ -22,11 +31,14 @@ ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 STAMP = VENV / ".installed-from"
 SHARED_PACKAGES = ROOT.parent / "shared" / "fhir-packages"
+SMOKE_SUITE = ROOT / "tests" / "smoke"
+SMOKE_PACKAGES_VARIABLE = "CONFORMANCE_SMOKE_PACKAGES"
+DEVELOPER_EXTRAS = frozenset({"dev"})  # tools for working on the project, not for its users
 
 
-def venv_python() -> Path:
+def venv_python(folder: Path = VENV) -> Path:
     sub = "Scripts/python.exe" if os.name == "nt" else "bin/python"
-    return VENV / sub
+    return folder / sub
 
 
 def wanted_stamp() -> str:
@@ -56,7 +68,7 @@ def job_environment() -> dict[str, str]:
 
 
 def run(argv: list[str]) -> int:
-    return subprocess.run(argv, cwd=ROOT, env=job_environment()).returncode
+    return subprocess.run(argv, cwd=ROOT, env=job_environment(), check=False).returncode
 
 
 def sample(python: Path) -> int:
@@ -69,17 +81,87 @@ def test(python: Path, extra: list[str]) -> int:
     return 1 if code == 5 else code
 
 
+def user_extras() -> list[str]:
+    """Every optional extra a user may install: a new extra is smoke-tested without touching this file."""
+    import tomllib  # noqa: PLC0415 - here, so that older Pythons reach main's version message
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return sorted(set(project.get("optional-dependencies", {})) - DEVELOPER_EXTRAS)
+
+
+def quietly(argv: list[str], what: str, cwd: Path = ROOT) -> bool:
+    """Run a step, showing its output only when it fails."""
+    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        output = done.stdout + done.stderr
+        print(f"make.py: {what} failed (exit {done.returncode}):\n{output}", file=sys.stderr)
+    return done.returncode == 0
+
+
+def build_distributions(python: Path, dist: Path) -> Path | None:
+    """The sdist, and the wheel built from it (so the sdist is proven to build); the wheel's path."""
+    # --no-isolation: the build tools come from .venv (the dev extra), so building needs no network.
+    command = [str(python), "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)]
+    if not quietly(command, "building the sdist and wheel"):
+        return None
+    wheels = sorted(dist.glob("*.whl"))
+    return wheels[0] if len(wheels) == 1 and list(dist.glob("*.tar.gz")) else None
+
+
+def install_wheel(wheel: Path, folder: Path) -> Path | None:
+    """A fresh virtual environment in `folder` with the wheel and its user extras; its python."""
+    venv.EnvBuilder(with_pip=True, clear=True).create(folder)
+    python = venv_python(folder)
+    extras = ",".join(user_extras())
+    wanted = f"{wheel}[{extras}]" if extras else str(wheel)
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wanted]
+    installed = quietly(pip, f"installing {wheel.name} (its dependencies come from PyPI or pip's cache)")
+    return python if installed else None
+
+
+def smoke_environment() -> dict[str, str]:
+    """The caller's environment without the checkout's settings; the shared packages when present."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith("CONFORMANCE_")}
+    for leak in ("PYTHONPATH", "VIRTUAL_ENV"):
+        env.pop(leak, None)
+    if SHARED_PACKAGES.is_dir():
+        env[SMOKE_PACKAGES_VARIABLE] = str(SHARED_PACKAGES)
+    return env
+
+
+def smoke(python: Path) -> int:
+    """Build, install outside the checkout, and run tests/smoke there against the installed package."""
+    with tempfile.TemporaryDirectory(prefix="fhir-conformance-smoke-") as folder:
+        work = Path(folder)
+        print(f"make.py: smoke-testing the built wheel, installed in {work}", flush=True)
+        wheel = build_distributions(python, work / "dist")
+        if wheel is None:
+            print("make.py: the sdist and one wheel were not both built", file=sys.stderr)
+            return 1
+        installed = install_wheel(wheel, work / "venv")
+        if installed is None:
+            return 1
+        suite = shutil.copytree(SMOKE_SUITE, work / "smoke", ignore=shutil.ignore_patterns("__pycache__"))
+        pytest = [str(installed), "-m", "pytest", suite.name]
+        code = subprocess.run(pytest, cwd=work, env=smoke_environment(), check=False).returncode
+        return 1 if code == 5 else code
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in {"sample", "test"}:
+    if not argv or argv[0] not in {"sample", "test", "smoke"}:
         print(__doc__)
         return 2
-    if sys.version_info < (3, 11):
+    if sys.version_info < (3, 11):  # noqa: UP036 - make.py runs under any python3 a user has
         print("make.py: Python 3.11 or newer is needed", file=sys.stderr)
         return 2
     python = ensure_venv()
     if argv[0] == "sample":
         return sample(python)
-    return test(python, argv[1:])
+    if argv[0] == "smoke":
+        return smoke(python)
+    code = test(python, argv[1:])
+    # The smoke follows only a whole, passing suite, so the last line CI reads is the failing step's.
+    return code if code != 0 or argv[1:] else smoke(python)
 
 
 if __name__ == "__main__":
