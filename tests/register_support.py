@@ -49,8 +49,7 @@ def retired_standard(folder: Path) -> Path:
     """shared-care-record under another id, retired, with shared-care-record as its successor."""
     text = (REPO / "profiles" / "standards" / "shared-care-record.toml").read_text(encoding="utf-8")
     text = text.replace('id = "shared-care-record"', f'id = "{RETIRED_ID}"', 1)
-    text = text.replace("format = 1\n", 'format = 1\nstatus = "retired"\nversion = "1.0.0"\n'
-                        'successor = "shared-care-record"\n', 1)  # fmt: skip
+    text = text.replace('status = "active"\n', 'status = "retired"\nsuccessor = "shared-care-record"\n', 1)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{RETIRED_ID}.toml"
     path.write_text(text, encoding="utf-8")

@@ -1,9 +1,9 @@
 """A standard's life cycle as frameworks and the register read it: status, version, successor.
 
-Standards gain these fields in their definitions (`conformance.standards`); a statement may also record
-them for the standard it was made against. This module is the one place that reads them, so a definition
-or a statement written before standards had a life cycle still reads: no status means "active", no
-version means the version is not known.
+A definition carries them in its `lifecycle` (`conformance.standards`); a statement may also record them
+for the standard it was made against. This module is the one place that reads them, from either, so a
+definition or a statement written before standards had a life cycle still reads: no status means
+"active", no version means the version is not known.
 """
 
 from __future__ import annotations
@@ -23,8 +23,12 @@ STATUSES = ("draft", "trial-use", ACTIVE, DEPRECATED, RETIRED)
 
 
 def _text(holder: object, name: str) -> str | None:
-    value = getattr(holder, name, None)
-    return value if isinstance(value, str) and value else None
+    """The field, on the holder's life cycle or on the holder itself; None when absent or empty."""
+    for place in (getattr(holder, "lifecycle", None), holder):
+        value = getattr(place, name, None)
+        if isinstance(value, str) and value:
+            return str(value)  # plain text, also from a str enum
+    return None
 
 
 def status_of(standard: Standard | StandardRecord) -> str:
