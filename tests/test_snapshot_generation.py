@@ -9,7 +9,6 @@ import pytest
 
 from conformance.definitions.snapshot import SnapshotResult, Snapshots, generate_snapshot
 from conformance.definitions.snapshot_compare import compare_snapshots
-from conformance.errors import FhirVersionError
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Severity
 from test_snapshot_support import CORE_PREFIX, R3_CORE, R4_CORE, TarballSource, by_id, fixture, profile
@@ -624,10 +623,14 @@ def test_stu3_elements_without_base_get_one(stu3: TarballSource) -> None:
     assert elements["Observation.status"]["base"] == {"path": "Observation.status", "min": 1, "max": "1"}
 
 
-def test_version_mismatch_is_misuse(r4: TarballSource) -> None:
+def test_version_mismatch_is_a_warning_and_the_snapshot_is_generated(r4: TarballSource) -> None:
+    # as the HL7 tools do: a definition declared for another version is used, and the user told so
     sd = profile("old", "Patient", [], fhir_version="3.0.1")
-    with pytest.raises(FhirVersionError, match=r"3\.0\.1"):
-        generate_snapshot(sd, r4, FhirVersion.R4)
+    result = generate_snapshot(sd, r4, FhirVersion.R4)
+    assert result.elements
+    found = [(i.severity.value, i.message_id) for i in result.issues]
+    assert found == [("warning", "snapshot.other-fhir-version")]
+    assert "3.0.1" in result.issues[0].message
 
 
 # --- hostile and malformed input ----------------------------------------------------------------------------

@@ -171,6 +171,7 @@ class Plan:
     context: tuple[Mapping[str, Any], ...]
     context_invariants: tuple[str, ...]
     contained: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    fhir_version: str | None = None  # as the definition declares it
 
     @property
     def canonical(self) -> str:
@@ -483,6 +484,9 @@ def compile_plan(structure_definition: Mapping[str, Any]) -> Plan:
         context=_contexts(structure_definition),
         context_invariants=string_tuple(structure_definition.get("contextInvariant")),
         contained=_contained_by_canonical(structure_definition, url),
+        fhir_version=structure_definition.get("fhirVersion")
+        if isinstance(structure_definition.get("fhirVersion"), str)
+        else None,
     )
 
 

@@ -24,7 +24,6 @@ from conformance.definitions.elements import constraint_keys, elements_of, singl
 from conformance.definitions.snapshot_generate import generate
 from conformance.definitions.snapshot_store import SnapshotStore, StoredSnapshot, content_hash
 from conformance.definitions.snapshot_tree import Node, build_tree
-from conformance.errors import FhirVersionError
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Issue, Severity
 
@@ -113,7 +112,6 @@ class Snapshots:
 
     def generate(self, sd: Mapping[str, Any]) -> SnapshotResult:
         """Generate `sd`'s snapshot from its differential, whether or not it has a published one."""
-        self._check_version(sd)
         key = canonical_key(sd)
         if key in self._active:
             cycle = " -> ".join([*self._active[self._active.index(key) :], key])
@@ -123,6 +121,9 @@ class Snapshots:
         if known is not None and known[0] == digest:
             return known[1]
         result = self._generate_once(sd, key)
+        mismatch = self._version_mismatch(sd)
+        if mismatch is not None:
+            result = SnapshotResult(result.structure_definition, (mismatch, *result.issues))
         self._generated[key] = (digest, result)
         return result
 
@@ -256,14 +257,22 @@ class Snapshots:
         self._hashes[id(sd)] = (sd, digest)
         return digest
 
-    def _check_version(self, sd: Mapping[str, Any]) -> None:
+    def _version_mismatch(self, sd: Mapping[str, Any]) -> Issue | None:
+        """A definition declared for another FHIR version is generated all the same (as the HL7 tools do)."""
         declared = sd.get("fhirVersion")
         if not isinstance(declared, str):
-            return
+            return None
         version = FhirVersion.of_release(declared)
-        if version is not None and version is not self.fhir_version:
-            name = sd.get("url", "the StructureDefinition")
-            raise FhirVersionError(f"{name} is FHIR {declared}, not {self.fhir_version.label}")
+        if version is None or version is self.fhir_version:
+            return None
+        name = sd.get("url", "the StructureDefinition")
+        return Issue(
+            severity=Severity.WARNING,
+            code="business-rule",
+            message_id="snapshot.other-fhir-version",
+            message=f"{name} is FHIR {declared}, not {self.fhir_version.label}: generated as it is",
+            profile=str(sd.get("url", "")) or None,
+        )
 
     def _cycle_issue(self, sd: Mapping[str, Any], cycle: str) -> Issue:
         return Issue(

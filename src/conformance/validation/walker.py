@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
+from conformance.fhirversion import FhirVersion
 from conformance.validation import datatypes, fixedpattern, primitives
 from conformance.validation.report import Loc, Reporter
 
@@ -136,8 +137,23 @@ class Walker:
                     profile=url,
                 )
             elif plan not in plans:
+                self._other_fhir_version(plan, loc)
                 plans.append(plan)
         return plans
+
+    def _other_fhir_version(self, plan: Plan, loc: Loc) -> None:
+        """A profile written for another FHIR version is still validated against, as by the HL7 validator."""
+        declared = FhirVersion.of_release(plan.fhir_version) if plan.fhir_version else None
+        if declared is None or declared is self.definitions.fhir_version:
+            return
+        self.report.warning(
+            "business-rule",
+            "profile.other-fhir-version",
+            f"The profile {plan.canonical} is for FHIR version {plan.fhir_version}, not "
+            f"{self.definitions.fhir_version.label}: it is validated against as it is",
+            loc,
+            profile=plan.canonical,
+        )
 
     @staticmethod
     def _profile_urls(resource: Mapping[str, Any], explicit: Sequence[str]) -> Iterator[tuple[str, bool]]:
