@@ -111,7 +111,7 @@ def _read(payload: Payload) -> bytes | None:
         raise InputError(f"cannot read {payload.path}: {exc.strerror or type(exc).__name__}") from exc
 
 
-def _sniff_type(data: bytes) -> str | None:
+def sniff_resource_type(data: bytes) -> str | None:
     """The resource type of a payload (its root element in XML); None when it cannot be read."""
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"<"):
@@ -156,7 +156,7 @@ class PayloadChecker:
         if data is None:
             outcome = self.validator.validate(payload.path, profiles=self.spec.profiles)
             return PayloadResult(outcome, payload.source, payload.line, profiles=self.spec.profiles)
-        resource_type = _sniff_type(data)
+        resource_type = sniff_resource_type(data)
         bundle = parse(data, model=self.validator.type_model) if resource_type == "Bundle" else None
         entries = self._entries(bundle.resource) if bundle is not None else ()
         profiles = self._profiles(payload, resource_type, entries)
