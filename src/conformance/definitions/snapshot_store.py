@@ -68,13 +68,16 @@ class SnapshotStore:
             return None
 
     def save(self, key: str, stored: StoredSnapshot) -> None:
-        payload = orjson.dumps(
-            {
-                "structure_definition": stored.structure_definition,
-                "issues": [issue.to_dict() for issue in stored.issues],
-                "dependencies": [list(pair) for pair in stored.dependencies],
-            }
-        )
+        try:
+            payload = orjson.dumps(
+                {
+                    "structure_definition": stored.structure_definition,
+                    "issues": [issue.to_dict() for issue in stored.issues],
+                    "dependencies": [list(pair) for pair in stored.dependencies],
+                }
+            )
+        except TypeError:
+            return  # exact decimals (a definition inside a payload) have no JSON form here: not cached
         try:
             self.directory.mkdir(parents=True, exist_ok=True)
             handle, temporary = tempfile.mkstemp(dir=self.directory, suffix=".tmp")

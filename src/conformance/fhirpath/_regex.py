@@ -8,7 +8,8 @@ which the caller reports as "not checked" rather than as a verdict. The HL7 vali
 does the same (a timeout, then an error).
 
 FHIRPath `matches()` follows the HL7 validator: the pattern may match anywhere in the
-string (a search, not a full match) and `.` also matches line breaks.
+string (a search, not a full match) and `.` also matches line breaks. Patterns have Java's
+meanings (`\\s`, `\\w`, `\\d` are ASCII sets...): see `javaregex`.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from functools import lru_cache
 import regex
 
 from conformance.fhirpath.errors import FhirPathError
+from conformance.fhirpath.javaregex import JavaRegexError, translate
 
 DEFAULT_TIMEOUT_SECONDS = 0.5
 MAX_PATTERN_LENGTH = 10_000
@@ -27,10 +29,11 @@ MAX_PATTERN_LENGTH = 10_000
 def _compiled(pattern: str, whole: bool) -> regex.Pattern[str]:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise FhirPathError(f"regular expression longer than {MAX_PATTERN_LENGTH} characters")
-    source = f"(?:{pattern})\\Z" if whole else pattern
     try:
-        return regex.compile(source, regex.DOTALL)
-    except (regex.error, RecursionError, OverflowError) as exc:
+        translation = translate(pattern, dotall=True)
+        source = translation.anchored if whole else translation.pattern
+        return regex.compile(source, regex.VERSION1 if translation.nested_sets else regex.VERSION0)
+    except (JavaRegexError, regex.error, RecursionError, OverflowError) as exc:
         raise FhirPathError(f"invalid regular expression {pattern!r}: {exc}") from None
 
 

@@ -2,7 +2,9 @@
 
 The lexical regexes come from the primitive types' own StructureDefinitions
 (the regex extension on `<type>.value`); what a regex cannot say (real calendar
-dates, 32-bit ranges, base64 padding) is checked here.
+dates, 32-bit ranges, base64 padding) is checked here. Regexes are Java's, matched
+against the whole value (XML Schema patterns, Java's `String.matches`): see
+`conformance.fhirpath.javaregex`.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from decimal import Decimal
 from typing import Any
 
 import regex
+
+from conformance.fhirpath.javaregex import JavaRegexError, translate
 
 NUMBER_TYPES = frozenset({"integer", "positiveInt", "unsignedInt", "decimal", "integer64"})
 INT32 = (-(2**31), 2**31 - 1)
@@ -238,10 +242,7 @@ def type_regex_problem(pattern: str, value: Any, type_code: str) -> Problem | No
     """
     compiled = _trusted.get(pattern, ...)
     if compiled is ...:
-        try:
-            compiled = re.compile(pattern)
-        except re.error:
-            compiled = None
+        compiled = _compile_trusted(pattern)
         _trusted[pattern] = compiled
     if compiled is None:
         return regex_problem(pattern, value, type_code)
@@ -251,14 +252,25 @@ def type_regex_problem(pattern: str, value: Any, type_code: str) -> Problem | No
     return None
 
 
+def _compile_trusted(pattern: str) -> re.Pattern[str] | None:
+    """The standard library's compiled form, when the Java pattern has one (no nested classes)."""
+    try:
+        translation = translate(pattern)
+        return None if translation.nested_sets else re.compile(translation.pattern)
+    except (JavaRegexError, re.error):
+        return None
+
+
 def regex_problem(pattern: str, value: Any, type_code: str) -> Problem | None:
     """Check a value against a profile's regex, with a time limit (profiles can be hostile)."""
     text = _regex_text(value)
     compiled = _compiled.get(pattern)
     if compiled is None:
         try:
-            compiled = regex.compile(pattern)
-        except regex.error:
+            translation = translate(pattern)
+            flavour = regex.VERSION1 if translation.nested_sets else regex.VERSION0
+            compiled = regex.compile(translation.pattern, flavour)
+        except (JavaRegexError, regex.error, RecursionError, OverflowError):
             return Problem(
                 "type.regex.invalid", f"The regex {pattern!r} in the definition is not valid", warning=True
             )
