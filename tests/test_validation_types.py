@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.shared
 
 VALUE_TYPES = "test-observation-value"  # value[x] narrowed to Quantity | string
-PATIENT_TYPES = "test-patient-types"  # maxLength, regexes, multipleBirthInteger 1..9
+PATIENT_TYPES = "test-patient-types"  # maxLength, minLength, regexes, multipleBirthInteger 1..9
 
 
 @pytest.mark.parametrize(
@@ -162,6 +162,16 @@ def test_profile_limits(r4_fixtures: FixtureRunner) -> None:
         ]
     )
     assert not outcome.valid
+
+
+@pytest.mark.parametrize(
+    ("suffix", "expected"), [("J", ["error type.min-length @ Patient.name[0].suffix[0]"]), ("Jr", [])]
+)
+def test_min_length_extension(r4_fixtures: FixtureRunner, suffix: str, expected: list[str]) -> None:
+    # test-patient-types puts the minLength extension (2) on Patient.name.suffix
+    payload = {"resourceType": "Patient", "name": [{"family": "Smith", "suffix": [suffix]}]}
+    outcome = r4_fixtures.validate_data(payload, [PATIENT_TYPES])
+    assert r4_fixtures.findings(outcome) == expected
 
 
 def test_min_value(r4_fixtures: FixtureRunner) -> None:

@@ -19,6 +19,7 @@ REGEX_EXTENSIONS = (
     "http://hl7.org/fhir/StructureDefinition/regex",
     "http://hl7.org/fhir/StructureDefinition/structuredefinition-regex",
 )
+MIN_LENGTH_EXTENSION = "http://hl7.org/fhir/StructureDefinition/minLength"
 SYSTEM_TYPE_PREFIX = "http://hl7.org/fhirpath/System."
 
 PRIMITIVE_TYPES = frozenset(
@@ -116,6 +117,7 @@ class ElementRule:
     slicing: Slicing | None = None
     children: list[ElementRule] = field(default_factory=list)
     slices: list[ElementRule] = field(default_factory=list)
+    min_length: int | None = None  # the minLength extension on the ElementDefinition
     _json_names: tuple[tuple[str, TypeRef | None], ...] | None = field(default=None, repr=False)
 
     @property
@@ -328,6 +330,14 @@ def _max_length(element: Mapping[str, Any]) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _min_length(element: Mapping[str, Any]) -> int | None:
+    for extension in element.get("extension", ()) or ():
+        if isinstance(extension, Mapping) and extension.get("url") == MIN_LENGTH_EXTENSION:
+            value = extension.get("valueInteger")
+            return value if isinstance(value, int) and not isinstance(value, bool) else None
+    return None
+
+
 def _slice_name(element: Mapping[str, Any], path: str) -> str | None:
     name = element.get("sliceName")
     if not isinstance(name, str):
@@ -363,6 +373,7 @@ def compile_element(element: Mapping[str, Any], local_base: str = "") -> Element
         regex=_regex_of(element),
         raw=element,
         slicing=_slicing(element),
+        min_length=_min_length(element),
     )
 
 

@@ -469,7 +469,12 @@ class Walker:
     def _length_and_range(
         self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan
     ) -> None:
-        if rule.max_length is not None and isinstance(value, str) and len(value) > rule.max_length:
+        if isinstance(value, str):
+            self._length(value, rule, loc, plan)
+        self.engine.ranges.check(self, value, rule, type_ref, loc, plan)
+
+    def _length(self, value: str, rule: ElementRule, loc: Loc, plan: Plan) -> None:
+        if rule.max_length is not None and len(value) > rule.max_length:
             self.report.error(
                 "value",
                 "type.max-length",
@@ -478,7 +483,15 @@ class Walker:
                 profile=plan.canonical,
                 element_id=rule.id,
             )
-        self.engine.ranges.check(self, value, rule, type_ref, loc, plan)
+        if rule.min_length is not None and len(value) < rule.min_length:
+            self.report.error(
+                "value",
+                "type.min-length",
+                f"Value '{value}' is shorter than the permitted minimum length of {rule.min_length}",
+                loc,
+                profile=plan.canonical,
+                element_id=rule.id,
+            )
 
     def _primitive_extras(
         self, extra: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
