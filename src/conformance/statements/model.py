@@ -1,6 +1,8 @@
 """The conformance statement: what was assessed, against what, with what result, and how to re-check it.
 
-A pydantic model, versioned by `statement_version`. Its JSON Schema is generated from this model
+A pydantic model, versioned by `statement_version`: 1.0 attests to payload files; 1.1 adds the optional
+`results.api` and `evidence.api` parts written by `conformance test-server` (a statement without them
+is the same as in 1.0, so 1.0 statements read, verify and keep their signatures). Its JSON Schema is generated from this model
 (`conformance.statements.schema`), committed as docs/schema/statement-<version>.schema.json, and every
 statement written or read is checked against it. The statement holds no floating-point numbers, so its
 canonical JSON form (sorted keys, no whitespace, UTF-8) is the same on every platform.
@@ -12,12 +14,14 @@ from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-STATEMENT_VERSION: Final = "1.0"
+STATEMENT_VERSION: Final = "1.1"
+STATEMENT_VERSIONS: Final = ("1.0", "1.1")
 PAYLOAD_TYPE: Final = "application/vnd.fhir-conformance.statement+json"
 SIGNATURE_FORMAT: Final = "dsse-v1-ed25519"
 
 Verdict = Literal["conformant", "non-conformant", "not-tested", "insufficient-sample"]
 PublicationStatus = Literal["draft", "active", "retired", "unknown"]
+StandardStatus = Literal["draft", "trial-use", "active", "deprecated", "retired"]
 Assignment = Literal["claimed", "resource-type", "out-of-scope", "unreadable"]
 NotEvaluatedKind = Literal["binding", "invariant", "extension", "profile", "regex", "questionnaire", "other"]
 TerminologyKind = Literal["offline", "server", "recorded-answers"]
@@ -30,6 +34,8 @@ Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Text = Annotated[str, StringConstraints(max_length=10_000)]
 Name = Annotated[str, StringConstraints(min_length=1, max_length=NAME_LENGTH)]
 Count = Annotated[int, Field(ge=0)]
+MAX_BODY = 8 * 1024 * 1024  # characters of one recorded body: the rest is cut, and says so
+Body = Annotated[str, StringConstraints(max_length=MAX_BODY)]
 Timestamp = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")]
 
 
@@ -94,6 +100,11 @@ class StandardRecord(_Model):
     publisher: Name
     description: Text = ""
     fhir_version: Name
+    status: StandardStatus = Field(
+        default="active",
+        description="the standard's life-cycle status when assessed; deprecated or retired ones are flagged",
+    )
+    version: Annotated[str, StringConstraints(max_length=NAME_LENGTH)] = ""
     definition_sha256: Sha256 = Field(description="sha256 of the standard definition's canonical JSON form")
     package_ranges: tuple[PackageRange, ...]
     packages: tuple[PackageRecord, ...] = Field(description="every package loaded, in precedence order")
@@ -137,6 +148,38 @@ class OutOfScope(_Model):
     count: Count
 
 
+ApiOutcome = Literal["pass", "fail", "not-demonstrated", "skipped", "error"]
+
+
+class ApiTest(_Model):
+    """One test of a live server: a stable id, its outcome, a sentence a buyer can read, its exchanges."""
+
+    id: Name
+    title: Text
+    outcome: ApiOutcome
+    reason: Text
+    profile: Text | None = None
+    exchanges: tuple[Name, ...] = ()
+
+
+class MustSupportSeen(_Model):
+    """A must-support element of a profile, and in how many of the resources returned it was present."""
+
+    profile: Text
+    element: Text
+    resources: Count
+    seen_in: Count
+
+
+class ApiResults(_Model):
+    base_url: Text
+    outcome: Literal["pass", "fail"]
+    reason: Text
+    counts: dict[ApiOutcome, Count]
+    tests: tuple[ApiTest, ...]
+    must_support: tuple[MustSupportSeen, ...] = ()
+
+
 class Results(_Model):
     verdict: Verdict
     reason: Text
@@ -145,6 +188,7 @@ class Results(_Model):
     unreadable_payloads: Count
     out_of_scope: tuple[OutOfScope, ...]
     suppressed_issues: Count
+    api: ApiResults | None = None
 
 
 class IssueRecord(_Model):
@@ -181,8 +225,54 @@ class PayloadEvidence(_Model):
     items: tuple[ItemEvidence, ...]
 
 
+class ApiExchange(_Model):
+    """One HTTP request and its response, as sent and received (credentials removed)."""
+
+    id: Name
+    method: Name
+    url: Text
+    request_headers: dict[str, Text] = {}
+    request_body: Body | None = None
+    request_body_sha256: Sha256 | None = None
+    status: Annotated[int, Field(ge=100, le=599)] | None = Field(
+        default=None, description="None when no response came (timeout, refused, TLS)"
+    )
+    response_headers: dict[str, Text] = {}
+    response_body: Body = Field(default="", description="the body as text, or base64 (see body_encoding)")
+    body_encoding: Literal["utf-8", "base64"] = "utf-8"
+    response_body_sha256: Sha256 = Field(
+        description="sha256 of the body bytes recorded here (all of them unless body_truncated)"
+    )
+    response_size: Count = 0
+    body_truncated: bool = Field(default=False, description="the body was longer than the tool keeps")
+    elapsed_ms: Count = 0
+    error: Text | None = None
+
+
+class ApiResource(_Model):
+    """One resource a server returned, the profile it was validated against, and what was found."""
+
+    exchange: Name
+    entry: Text = Field(description="where in the response body ('' for the whole body)")
+    resource_type: Text
+    id: Text | None = None
+    profiles: tuple[Text, ...]
+    valid: bool
+    issues: tuple[IssueRecord, ...] = ()
+
+
+class ApiEvidence(_Model):
+    """Everything exchanged with the server under test, in order."""
+
+    base_url: Text
+    auth: Text = Field(description="how the tool authenticated (the kind, never a secret)")
+    exchanges: tuple[ApiExchange, ...]
+    resources: tuple[ApiResource, ...] = ()
+
+
 class Evidence(_Model):
     payloads: tuple[PayloadEvidence, ...]
+    api: ApiEvidence | None = None
 
 
 class TerminologySource(_Model):
@@ -232,9 +322,9 @@ class Signature(_Model):
 
 
 class Statement(_Model):
-    """A conformance statement (format 1.0)."""
+    """A conformance statement (format 1.1; 1.0 statements are the same without the API parts)."""
 
-    statement_version: Literal["1.0"]
+    statement_version: Literal["1.0", "1.1"]
     subject: Subject
     standard: StandardRecord
     results: Results

@@ -16,7 +16,7 @@ from typing import Any
 import jsonschema
 
 from conformance.errors import InputError
-from conformance.statements.model import STATEMENT_VERSION, Statement
+from conformance.statements.model import STATEMENT_VERSION, STATEMENT_VERSIONS, Statement
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 MAX_STATEMENT_BYTES = 512 * 1024 * 1024
@@ -50,10 +50,13 @@ def _validator() -> jsonschema.Draft202012Validator:
 def check_statement_data(data: Any, where: str = "statement") -> None:
     """StatementError when `data` (a statement's JSON form) is not a statement of this format."""
     version = data.get("statement_version") if isinstance(data, dict) else None
-    if isinstance(version, str) and version != STATEMENT_VERSION:
+    if isinstance(version, str) and version not in STATEMENT_VERSIONS:
         raise StatementError(
-            f"{where}: statement format {version} is not supported (this tool reads {STATEMENT_VERSION})"
+            f"{where}: statement format {version} is not supported "
+            f"(this tool reads {', '.join(STATEMENT_VERSIONS)})"
         )
+    if version == "1.0" and _api_parts(data):
+        raise StatementError(f"{where}: a 1.0 statement cannot hold API test results (they came in 1.1)")
     errors = _validator().iter_errors(data)
     error: jsonschema.ValidationError | None = jsonschema.exceptions.best_match(errors)
     if error is not None:
@@ -64,12 +67,24 @@ def check_statement_data(data: Any, where: str = "statement") -> None:
         )
 
 
+def _api_parts(data: dict[str, Any]) -> bool:
+    parts = (data.get("results"), data.get("evidence"))
+    return any(isinstance(part, dict) and "api" in part for part in parts)
+
+
 def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def statement_to_data(statement: Statement) -> dict[str, Any]:
-    data: dict[str, Any] = statement.model_dump(mode="json")
+    # A 1.0 statement is written back with exactly the fields it was read with: fields added since
+    # (with their defaults) would change its canonical form, and so break its signature.
+    legacy = statement.statement_version == "1.0"
+    data: dict[str, Any] = statement.model_dump(mode="json", exclude_unset=legacy)
+    # A statement without API parts carries no empty API keys either.
+    for part in ("results", "evidence"):
+        if data.get(part, {}).get("api") is None:
+            data[part].pop("api", None)
     return data
 
 
