@@ -14,7 +14,7 @@ import { join } from 'node:path';
 const config = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const axeSource = readFileSync(config.axe, 'utf8');
 const MAX_SHOT_HEIGHT = config.max_height || 8000;
-const TIMEOUT_MS = 240_000;
+const TIMEOUT_MS = config.timeout_ms || 540_000;  // a loaded machine is slow; the caller's limit is longer
 
 const { profile } = config;
 const browser = spawn(config.chromium, [
@@ -127,6 +127,7 @@ async function main() {
   const results = [];
   for (const page of config.pages) {
     for (const width of config.widths) {
+      process.stderr.write(`checking ${page.name} at ${width}px\n`);
       results.push(await checkPage(send, once, sessionId, page, width));
     }
   }
