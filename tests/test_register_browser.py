@@ -4,8 +4,8 @@ violation, and at 375 and 1280 pixels wide every page fits the window (nothing t
 Chromium is Debian's `chromium` package and axe-core comes from npm (tests/node, `npm ci`); Node drives
 the browser (tests/node/browser_check.mjs). Without Chromium or Node the test is skipped, saying which
 is missing, except in CI (CI=true), where they are meant to be installed and their absence is a failure.
-Without tests/node/node_modules it is skipped everywhere, saying to run `npm ci` there. The screenshots are written to
-the test's temporary folder, or to $CONFORMANCE_SCREENSHOTS when set (to look at them).
+Without tests/node/node_modules it is skipped everywhere, saying to run `npm ci` there. The screenshots
+are written to the test's temporary folder, or to $CONFORMANCE_SCREENSHOTS when set (to look at them).
 """
 
 from __future__ import annotations
