@@ -346,6 +346,8 @@ def standard_record(standard: Standard, context: Context) -> StandardRecord:
         publisher=standard.publisher,
         description=standard.description,
         fhir_version=standard.fhir_version.value,
+        status=standard.status.value,
+        version=standard.lifecycle.version,
         definition_sha256=standard.sha256,
         package_ranges=tuple(PackageRange(name=p.name, version=p.version) for p in standard.packages),
         packages=tuple(

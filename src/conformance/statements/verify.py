@@ -261,6 +261,8 @@ def standard_of(record: StandardRecord) -> Standard:
         "publisher": record.publisher,
         "description": record.description,
         "fhir_version": record.fhir_version,
+        "status": record.status,
+        "version": record.version,
         "packages": [{"name": p.name, "version": p.version} for p in record.package_ranges],
         "profiles": [_profile_definition(profile) for profile in record.profiles],
     }

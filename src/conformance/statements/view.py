@@ -82,7 +82,22 @@ def non_active_profiles(statement: Statement) -> tuple[ProfileInScope, ...]:
 
 
 def draft_warning(statement: Statement) -> str | None:
-    """A sentence for the reader when verdicts rest on profiles that are not (or no longer) active."""
+    """Sentences for the reader when the standard, or profiles verdicts rest on, are not (or no longer)
+    active."""
+    sentences = [text for text in (_standard_status_warning(statement), _profiles_warning(statement)) if text]
+    return " ".join(sentences) or None
+
+
+def _standard_status_warning(statement: Statement) -> str | None:
+    standard = statement.standard
+    if standard.status in ("deprecated", "retired"):
+        return f"The standard {standard.id} was {standard.status} when this statement was made."
+    if standard.status in ("draft", "trial-use"):
+        return f"The standard {standard.id} is a {standard.status} version: it may still change."
+    return None
+
+
+def _profiles_warning(statement: Statement) -> str | None:
     tested = {result.url for result in statement.results.profiles if result.tested}
     shaky = [profile for profile in non_active_profiles(statement) if profile.url in tested]
     if not shaky:
