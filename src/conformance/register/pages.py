@@ -400,7 +400,8 @@ def _requirements(framework: FrameworkSummary, standards: dict[str, StandardSumm
             if standard
             else e(requirement.standard)
         )
-        rows.append((name, e(requirement.versions), e(requirement.level), e(requirement.note or "")))
+        versions = "any version" if requirement.versions.strip() in ("", "*") else requirement.versions
+        rows.append((name, e(versions), e(requirement.level), e(requirement.note or "")))
     return _cards(
         f"The standards {framework.title} requires", ("Standard", "Versions", "Level", "Note"), rows
     )
