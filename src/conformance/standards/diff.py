@@ -137,7 +137,10 @@ def diff_standards(
             unresolved.append(url)
             continue
         compared.append(ProfilePair(url, _text(before.get("version")), _text(after.get("version"))))
-        old_side, new_side = _Side(_elements(before), old_snapshot), _Side(_elements(after), new_snapshot)
+        old_side, new_side = (
+            ProfileSide(_elements(before), old_snapshot),
+            ProfileSide(_elements(after), new_snapshot),
+        )
         changes.extend(diff_profiles(url, old_side, new_side))
     return StandardsDiff(
         old=old,
@@ -185,7 +188,7 @@ def _text(value: Any) -> str | None:
 
 
 @dataclass(frozen=True)
-class _Side:
+class ProfileSide:
     """One side's snapshot elements by id, and its snapshots of other definitions (datatypes)."""
 
     elements: ElementMap
@@ -216,10 +219,10 @@ class _Side:
         return inner.get(wanted) or self._inherited(wanted, inner, depth + 1)
 
 
-def diff_profiles(url: str, old: _Side | ElementMap, new: _Side | ElementMap) -> list[Change]:
+def diff_profiles(url: str, old: ProfileSide | ElementMap, new: ProfileSide | ElementMap) -> list[Change]:
     """The changes between two snapshots of one profile, element by element id."""
-    old_side = old if isinstance(old, _Side) else _Side(old)
-    new_side = new if isinstance(new, _Side) else _Side(new)
+    old_side = old if isinstance(old, ProfileSide) else ProfileSide(old)
+    new_side = new if isinstance(new, ProfileSide) else ProfileSide(new)
     changes: list[Change] = []
     pairs: list[tuple[str, Mapping[str, Any], Mapping[str, Any]]] = []
     added: list[str] = []
