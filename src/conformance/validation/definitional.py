@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from conformance.fhirversion import FhirVersion
 from conformance.outcome import Severity
+from conformance.validation.questionnaire_definition import enable_when_problems
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -29,6 +31,17 @@ class DefinitionalChecks:
             self._structure_definition(walker, resource, loc)
         elif kind == "CapabilityStatement":
             self._capability_statement(walker, resource, loc)
+        elif kind == "Questionnaire" and walker.definitions.fhir_version is not FhirVersion.STU3:
+            self._questionnaire(walker, resource, loc)
+
+    @staticmethod
+    def _questionnaire(walker: Walker, questionnaire: Mapping[str, Any], loc: Loc) -> None:
+        """What each enableWhen points at (the HL7 validator checks this from R4 on)."""
+        for problem in enable_when_problems(questionnaire):
+            target = loc
+            for step in problem.path:
+                target = target.at(step) if isinstance(step, int) else target.child(step)
+            walker.report.add(problem.severity, "business-rule", problem.message_id, problem.message, target)
 
     @staticmethod
     def _capability_statement(walker: Walker, statement: Mapping[str, Any], loc: Loc) -> None:
