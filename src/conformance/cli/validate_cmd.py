@@ -29,7 +29,7 @@ from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
 from conformance.reports import PayloadResult, base_uri_of, write_junit, write_sarif
 from conformance.reports.payloads import count_payloads, discover, payloads
-from conformance.reports.runner import ContextSpec, RunSpec, WorkerPool, validate_payloads
+from conformance.reports.runner import ContextSpec, Pool, RunSpec, WorkerPool, validate_payloads
 from conformance.validation import Validator
 
 FORMATS = ("text", "json", "junit", "sarif")
@@ -70,6 +70,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=1,
         metavar="N",
         help="validate in N worker processes (0: one per CPU; default 1, in this process)",
+    )
+    parser.add_argument(
+        "--dask",
+        default=None,
+        metavar="SCHEDULER_ADDRESS",
+        help="validate on the Dask cluster whose scheduler is at this address, e.g. tcp://10.0.0.5:8786 "
+        "(needs the 'dask' extra; each worker builds its Validator once)",
     )
     parser.add_argument("files", nargs="+", type=Path, metavar="FILE", help="payload files or folders")
     parser.set_defaults(handler=run)
@@ -146,10 +153,10 @@ def run(args: argparse.Namespace) -> int:
     # The workers start before the progress bar's thread, so that they can be forked.
     with (
         _terminology(args, context) as terminology,
-        _workers(run_spec, args.jobs) as pool,
+        _workers(run_spec, args.jobs, args.dask) as pool,
         _progress(total) as advance,
     ):
-        validator = Validator(context, terminology=terminology) if args.jobs == 1 else None
+        validator = Validator(context, terminology=terminology) if pool is None else None
         results = list(
             validate_payloads(payloads(inputs), run_spec, validator=validator, pool=pool, on_result=advance)
         )
@@ -165,8 +172,10 @@ def _terminology(args: argparse.Namespace, context: Context) -> Iterator[Any]:
     if not (settings.tx_server or settings.tx_record or settings.tx_replay):
         yield None
         return
-    if args.jobs != 1:
-        raise UsageError("a terminology server or recorded answers need --jobs 1 (one process answers them)")
+    if args.jobs != 1 or args.dask:
+        raise UsageError(
+            "a terminology server or recorded answers need --jobs 1 and no --dask (one process answers them)"
+        )
     with terminology_session(args, context, settings) as service:
         yield service
 
@@ -177,7 +186,15 @@ def _wants_progress(inputs: Sequence[Any]) -> bool:
 
 
 @contextmanager
-def _workers(spec: RunSpec, jobs: int) -> Iterator[WorkerPool | None]:
+def _workers(spec: RunSpec, jobs: int, dask_address: str | None) -> Iterator[Pool | None]:
+    if dask_address:
+        if jobs != 1:
+            raise UsageError("--dask and --jobs do not go together: the cluster's workers are the jobs")
+        from conformance.reports.distributed import DaskPool  # noqa: PLC0415 -- the optional dask extra
+
+        with DaskPool(spec, dask_address) as cluster:
+            yield cluster
+        return
     if jobs <= 1:
         yield None
         return

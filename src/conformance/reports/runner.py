@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -253,7 +253,7 @@ def _check_batch(batch: Sequence[Payload]) -> list[PayloadResult]:
     return [_worker_checker.check(payload) for payload in batch]
 
 
-def _batches(payloads: Iterable[Payload], size: int) -> Iterator[list[Payload]]:
+def batches(payloads: Iterable[Payload], size: int) -> Iterator[list[Payload]]:
     iterator = iter(payloads)
     while batch := list(islice(iterator, size)):
         yield batch
@@ -313,7 +313,7 @@ class WorkerPool:
         window: deque[Future[list[PayloadResult]]] = deque()
         limit = self.jobs * BATCHES_IN_FLIGHT_PER_WORKER
         try:
-            for batch in _batches(payloads, BATCH_SIZE):
+            for batch in batches(payloads, BATCH_SIZE):
                 window.append(self._pool.submit(_check_batch, batch))
                 if len(window) >= limit:
                     yield from window.popleft().result()
@@ -331,13 +331,19 @@ def _in_workers(payloads: Iterable[Payload], spec: RunSpec, jobs: int) -> Iterat
         yield from pool.validate(payloads)
 
 
+class Pool(Protocol):
+    """Where many payloads are validated: worker processes here, or a cluster (reports.distributed)."""
+
+    def validate(self, payloads: Iterable[Payload]) -> Iterator[PayloadResult]: ...
+
+
 def validate_payloads(
     payloads: Iterable[Payload],
     spec: RunSpec,
     *,
     jobs: int = 1,
     validator: Validator | None = None,
-    pool: WorkerPool | None = None,
+    pool: Pool | None = None,
     on_result: Callable[[PayloadResult], None] | None = None,
 ) -> Iterator[PayloadResult]:
     """Validate `payloads` in order: in a started `pool`, else in `jobs` new worker processes, else (jobs 1)
