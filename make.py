@@ -114,7 +114,9 @@ def install_wheel(wheel: Path, folder: Path) -> Path | None:
     python = venv_python(folder)
     extras = ",".join(user_extras())
     wanted = f"{wheel}[{extras}]" if extras else str(wheel)
-    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", wanted]
+    # --no-compile: the smoke imports a fraction of what is installed; Python compiles that on import.
+    pip = [str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--no-compile"]
+    pip.append(wanted)
     installed = quietly(pip, f"installing {wheel.name} (its dependencies come from PyPI or pip's cache)")
     return python if installed else None
 

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 PAYLOADS = Path(__file__).resolve().parent / "payloads"
+UK_CORE = "fhir.r4.ukcore.stu2#2.0.2"
+UK_CORE_PATIENT = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
 
 Runner = Callable[..., subprocess.CompletedProcess[str]]
 

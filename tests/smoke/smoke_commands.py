@@ -7,10 +7,8 @@ import json
 import shutil
 from pathlib import Path
 
-from installed_support import PAYLOADS, Runner, shown
+from installed_support import PAYLOADS, UK_CORE, UK_CORE_PATIENT, Runner, shown
 
-UK_CORE = "fhir.r4.ukcore.stu2#2.0.2"
-UK_CORE_PATIENT = "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient"
 CARE_CONNECT = "careconnect.stu3#1.0.0"
 CARE_CONNECT_PATIENT = "https://fhir.hl7.org.uk/STU3/StructureDefinition/CareConnect-Patient-1"
 EXIT_OK, EXIT_FAILED = 0, 1
