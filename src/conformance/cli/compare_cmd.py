@@ -7,7 +7,8 @@ import sys
 from pathlib import Path
 
 from conformance.cli import EXIT_OK
-from conformance.errors import InputError
+from conformance.errors import InputError, UsageError
+from conformance.standards.impact import render_impact_markdown, render_impact_text, upgrade_impact
 from conformance.statements import (
     compare,
     read_statement,
@@ -15,6 +16,15 @@ from conformance.statements import (
     render_compare_markdown,
     render_compare_text,
 )
+from conformance.statements.model import Statement
+
+
+def _upgrade(statements: list[Statement], form: str) -> str:
+    if len(statements) != 2:
+        raise UsageError("--upgrade compares exactly two statements: the old standard's, then the new one's")
+    impact = upgrade_impact(*statements)
+    return render_impact_markdown(impact) if form == "markdown" else render_impact_text(impact)
+
 
 _RENDERERS = {"text": render_compare_text, "markdown": render_compare_markdown, "html": render_compare_html}
 
@@ -32,12 +42,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--format", choices=tuple(_RENDERERS), default="text", help="text (default), markdown or html"
     )
     parser.add_argument("--out", type=Path, default=None, metavar="FILE", help="write to FILE, not stdout")
+    parser.add_argument(
+        "--upgrade",
+        action="store_true",
+        help="two statements on the same payloads, against a standard and its next version: which "
+        "resources would stop conforming, and why (text or markdown)",
+    )
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    comparison = compare([read_statement(path) for path in args.statements])
-    text = _RENDERERS[args.format](comparison)
+    statements = [read_statement(path) for path in args.statements]
+    text = _upgrade(statements, args.format) if args.upgrade else _RENDERERS[args.format](compare(statements))
     if args.out is None:
         sys.stdout.write(text)
         return EXIT_OK
