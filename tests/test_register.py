@@ -203,6 +203,7 @@ def test_hostile_statement_text_is_escaped_and_names_no_path(
     product = Product('<script>alert("x")</script>', "../../etc/passwd", "1 & <b>2</b>")
     statement = assessor("shared-care-record", shared_settings).assess([VALID], product)
     write_statement(sign(statement, load_private_key(made.root / "private" / "brook")), statements / "h.json")
+    shutil.copy(statements / "h.json", statements / "h-again.json")  # the same statement sent twice
     register = build_register(statements, made.keys, tmp_path / "site", now=BUILT)
     (entry,) = register.statements
     assert entry.id.startswith("etc-passwd-1-b-2-b-shared-care-record-")

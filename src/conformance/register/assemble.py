@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,7 +65,7 @@ class Assembled:
 
 
 def assemble(inputs: RegisterInputs) -> Assembled:
-    accepted = [(s, s.statement) for s in inputs.submissions if s.accepted and s.statement is not None]
+    accepted = list(_unique(inputs.submissions))
     entries = sorted(
         (_entry(submission, statement, inputs.standards) for submission, statement in accepted),
         key=lambda entry: (entry.generated_at, entry.id),
@@ -91,6 +91,15 @@ def assemble(inputs: RegisterInputs) -> Assembled:
     return Assembled(
         register, statements, {ids[submission.path]: submission.path for submission, _ in accepted}
     )
+
+
+def _unique(submissions: Iterable[Submission]) -> Iterator[tuple[Submission, Statement]]:
+    """The accepted statements, each once: the same file sent twice (same sha256) is one statement."""
+    seen: set[str] = set()
+    for submission in submissions:
+        if submission.accepted and submission.statement is not None and submission.sha256 not in seen:
+            seen.add(submission.sha256)
+            yield submission, submission.statement
 
 
 def entry_id(submission: Submission) -> str:
