@@ -21,9 +21,10 @@ from conformance.errors import UsageError
 from conformance.fhirpath import FhirPathEngine, Hooks
 from conformance.fhirversion import FhirVersion
 from conformance.instance import Parsed
+from conformance.models import FhirModel, payload_of
 from conformance.outcome import Issue, Outcome
 from conformance.terminology import LocalTerminology
-from conformance.validation import questionnaire
+from conformance.validation import measure, questionnaire
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
 from conformance.validation.definitional import DefinitionalChecks
@@ -347,6 +348,28 @@ class Engine:
         self.bundles.check(walker, resource, loc, frame)
         self.definitional.check(walker, resource, loc, frame)
         self._questionnaire(walker, resource, loc, frame)
+        if resource.get("resourceType") == "MeasureReport" and self.context.fhir_version is FhirVersion.R4:
+            self._measure_report(walker, resource, loc, frame)
+
+    def _measure_report(self, walker: Walker, report: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
+        reference = measure.measure_reference(report)
+        found = self._find_measure(reference, frame) if reference else None
+        for problem in measure.check_report(report, found, reference):
+            walker.report.add(
+                problem.severity,
+                "business-rule",
+                problem.message_id,
+                problem.message,
+                _loc_at(loc, problem.path),
+            )
+
+    def _find_measure(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
+        found = (
+            self.resolve_literal(reference, frame)
+            if reference.startswith("#")
+            else self.context.resolve(reference)
+        )
+        return found if isinstance(found, Mapping) and found.get("resourceType") == "Measure" else None
 
     def _questionnaire(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         if resource.get("resourceType") != "QuestionnaireResponse":
@@ -409,7 +432,10 @@ class Validator:
         version: FhirVersion = self.context.fhir_version
         return version
 
-    def validate(self, source: Source, *, profiles: Sequence[str] = (), format: str | None = None) -> Outcome:
+    def validate(
+        self, source: Source | FhirModel, *, profiles: Sequence[str] = (), format: str | None = None
+    ) -> Outcome:
+        source = payload_of(source, self.fhir_version)  # a fhir.resources model becomes its JSON form
         parsed = _parse(source, self, format)
         issues: list[Issue] = list(parsed.issues)
         resource = parsed.resource
