@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -10,13 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from conformance.errors import ConformanceError, UsageError
+from conformance.models import FhirModel, Payload, payload_of
 from conformance.outcome import Issue, Outcome, Severity
 from conformance.reports.text import count_text, issues_text
 
 if TYPE_CHECKING:
     from conformance.validation import Validator
 
-Resource = Mapping[str, Any] | bytes | str | Path
+Resource = Mapping[str, Any] | bytes | str | Path | FhirModel
 ValidatorSource = Callable[[], "Validator"]
 
 _default_validator: contextvars.ContextVar[ValidatorSource | None] = contextvars.ContextVar(
@@ -108,8 +110,8 @@ def _allowances(allow: Iterable[str] | str) -> tuple[Allowance, ...]:
     return tuple(Allowance.parse(entry) for entry in ([allow] if isinstance(allow, str) else allow))
 
 
-def _name(resource: Resource, outcome: Outcome) -> str:
-    if isinstance(resource, Path):
+def _name(resource: Payload, outcome: Outcome) -> str:
+    if isinstance(resource, os.PathLike):
         return str(resource)
     if isinstance(resource, Mapping):
         kind, identity = resource.get("resourceType"), resource.get("id")
@@ -138,9 +140,10 @@ def assert_conforms(
 ) -> Outcome:
     """Validate `resource` and fail with a readable report when it has errors; return the Outcome.
 
-    `resource` is a dict, JSON or XML text (bytes or str) or a file path; text and files give issues
-    their line and column. `profile` is a canonical URL (or several); without it, the profiles of an
-    enclosing `@pytest.mark.fhir_profile(...)` apply, else only the base definition and `meta.profile`.
+    `resource` is a dict, JSON or XML text (bytes or str), a file path or a fhir.resources model of the
+    validator's FHIR version; text and files give issues their line and column. `profile` is a canonical
+    URL (or several); without it, the profiles of an enclosing `@pytest.mark.fhir_profile(...)` apply,
+    else only the base definition and `meta.profile`.
     `allow` lists issues to tolerate, each a message id (`"extension.unknown"`) or a message id at a
     location and below it (`"cardinality.min@Patient.name"`). `strict=True` fails on warnings too.
     Without `validator=`, the pytest plugin's session validator is used.
@@ -148,7 +151,8 @@ def assert_conforms(
     __tracebackhide__ = True  # pytest shows the caller's line and the report, not this function
     chosen = _validator(validator)
     profiles = _profiles(profile)
-    outcome = chosen.validate(resource, profiles=profiles)
+    payload = payload_of(resource, chosen.fhir_version)  # a model is named by its resourceType/id
+    outcome = chosen.validate(payload, profiles=profiles)
     allowances = _allowances(allow)
     failures = [
         issue
@@ -157,6 +161,6 @@ def assert_conforms(
         and not any(allowance.covers(issue) for allowance in allowances)
     ]
     if failures:
-        report = conformance_report(_name(resource, outcome), profiles, failures, outcome)
+        report = conformance_report(_name(payload, outcome), profiles, failures, outcome)
         raise NonConformance(report, outcome, failures)
     return outcome

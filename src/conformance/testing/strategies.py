@@ -8,19 +8,21 @@
 
 `resources` builds instances from the profile's compiled Plan and keeps only those the validator finds
 free of errors; `single_defects` turns one conforming instance into variants that each break exactly one
-rule, labelled with the message id the validator must report. See docs/pytest.md.
+rule, labelled with the message id the validator must report. With `as_model=True`, `resources` and
+`candidates` give fhir.resources models of the context's version instead of dicts (docs/models.md).
 """
 
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, Literal, overload
 
 from hypothesis import reject
 from hypothesis import strategies as st
 
 from conformance.definitions.plan import Plan
 from conformance.errors import UsageError
+from conformance.models import to_model
 from conformance.outcome import Outcome
 from conformance.testing._defects import Defect, DefectMaker
 from conformance.testing._generate import Builder, Codes, Options
@@ -61,18 +63,51 @@ def _builder(validator: Validator, options: Options) -> Builder:
     return Builder(Shapes(validator.engine.definitions), Codes(validator.context), options)
 
 
+def _as_models(strategy: st.SearchStrategy[dict[str, Any]], validator: Validator) -> st.SearchStrategy[Any]:
+    from pydantic import ValidationError  # noqa: PLC0415
+
+    def model(resource: dict[str, Any]) -> Any:
+        try:
+            return to_model(resource, validator.fhir_version)
+        except ValidationError:
+            reject()  # an instance the fhir.resources models do not take (they are stricter in places)
+
+    return strategy.map(model)
+
+
+@overload
+def resources(
+    profile: str,
+    context: Any,
+    *,
+    options: Options | None = ...,
+    attempts: int = ...,
+    as_model: Literal[False] = ...,
+) -> st.SearchStrategy[dict[str, Any]]: ...
+@overload
+def resources(
+    profile: str,
+    context: Any,
+    *,
+    options: Options | None = ...,
+    attempts: int = ...,
+    as_model: Literal[True],
+) -> st.SearchStrategy[Any]: ...
 def resources(
     profile: str,
     context: Any,
     *,
     options: Options | None = None,
     attempts: int = ATTEMPTS,
-) -> st.SearchStrategy[dict[str, Any]]:
+    as_model: bool = False,
+) -> st.SearchStrategy[Any]:
     """Instances of `profile` (a resource profile, or a resource type's base definition) with no errors.
 
     `context` is a Context or a Validator. Each example is built from the profile's Plan and checked
     with the validator; up to `attempts` candidates are built before hypothesis is told to choose
     differently, so a profile whose invariants construction cannot meet still yields examples.
+    `as_model=True` gives each as a fhir.resources model of the context's FHIR version (R4B models for
+    R4, STU3 models for STU3); an instance the models refuse is not given.
     """
     validator = validator_for(context)
     plan = _plan(validator, profile)
@@ -89,17 +124,23 @@ def resources(
                 return repaired
         reject()
 
-    return conforming()
+    return _as_models(conforming(), validator) if as_model else conforming()
 
 
 def candidates(
-    profile: str, context: Any, *, options: Options | None = None
-) -> st.SearchStrategy[dict[str, Any]]:
-    """Instances built from the profile's Plan without checking them: to see what construction alone does."""
+    profile: str, context: Any, *, options: Options | None = None, as_model: bool = False
+) -> st.SearchStrategy[Any]:
+    """Instances built from the profile's Plan without checking them: to see what construction alone does.
+
+    `as_model=True` gives fhir.resources models, as `resources` does.
+    """
     validator = validator_for(context)
     plan = _plan(validator, profile)
     builder = _builder(validator, options or Options())
-    return st.composite(lambda draw: builder.resource(draw, plan).instance)()
+    built: st.SearchStrategy[dict[str, Any]] = st.composite(
+        lambda draw: builder.resource(draw, plan).instance
+    )()
+    return _as_models(built, validator) if as_model else built
 
 
 def defects(instance: dict[str, Any], profile: str, context: Any) -> tuple[Defect, ...]:
