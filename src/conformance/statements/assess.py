@@ -24,6 +24,7 @@ from conformance import __version__, instance
 from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.instance import Limits, Parsed
+from conformance.models import FhirModel, is_model, model_json
 from conformance.outcome import Issue
 from conformance.packages.versions import VersionSpec
 from conformance.standards import ProfileRequirement, Standard, bare_canonical
@@ -107,13 +108,32 @@ class RunDetails:
 
 def assess(
     standard: Standard,
-    payloads: Sequence[Path],
+    payloads: Sequence[Path | FhirModel],
     context: Context,
     product: Product,
     run: RunDetails = RunDetails(),
 ) -> Statement:
-    """Assess payload files and folders against a standard (one-off; use Assessor to assess many sets)."""
+    """Assess payload files and folders against a standard (one-off; use Assessor to assess many sets).
+
+    fhir.resources models may be given among the paths: each is a payload of its own JSON export, named
+    `model-N-Type-id.json` by its place among the models given.
+    """
     return Assessor(standard, context).assess(payloads, product, run)
+
+
+@dataclass(frozen=True)
+class ModelPayload:
+    """A fhir.resources model given to assess: its JSON export, named by its place and its type and id."""
+
+    name: str
+    data: bytes
+
+    @classmethod
+    def of(cls, model: Any, number: int, context: Context) -> ModelPayload:
+        data = model_json(model, context.fhir_version)  # refuses a model of another FHIR version
+        kind = getattr(model, "resource_type", None) or type(model).__name__
+        identity = getattr(model, "id", None)
+        return cls(f"model-{number}-{kind}{f'-{identity}' if identity else ''}.json", data)
 
 
 class Assessor:
@@ -133,8 +153,10 @@ class Assessor:
         )
         self._validator = Validator(context, terminology=self._service)
 
-    def assess(self, payloads: Sequence[Path], product: Product, run: RunDetails = RunDetails()) -> Statement:
-        files = collect_payloads(payloads)
+    def assess(
+        self, payloads: Sequence[Path | FhirModel], product: Product, run: RunDetails = RunDetails()
+    ) -> Statement:
+        files = self._collect(payloads)
         try:
             statement = self._statement(files, product, run)
         except ValidationError as exc:
@@ -144,7 +166,16 @@ class Assessor:
             raise UsageError(f"cannot write the statement: {place}: {error['msg']}") from None
         return checked(statement)
 
-    def _statement(self, files: Sequence[PayloadFile], product: Product, run: RunDetails) -> Statement:
+    def _collect(self, payloads: Sequence[Path | FhirModel]) -> tuple[PayloadFile | ModelPayload, ...]:
+        models = [payload for payload in payloads if is_model(payload)]
+        paths = [Path(payload) for payload in payloads if not is_model(payload)]  # type: ignore[arg-type]
+        given = [ModelPayload.of(model, number, self.context) for number, model in enumerate(models, 1)]
+        found: list[PayloadFile | ModelPayload] = [*collect_payloads(paths), *given]
+        return tuple(sorted(found, key=lambda payload: payload.name))
+
+    def _statement(
+        self, files: Sequence[PayloadFile | ModelPayload], product: Product, run: RunDetails
+    ) -> Statement:
         tally = _Tally(run.suppressions)
         evidence = tuple(self._payload(payload, tally) for payload in files)
         return Statement(
@@ -165,8 +196,11 @@ class Assessor:
 
     # --- one payload file ------------------------------------------------------------------------
 
-    def _payload(self, payload: PayloadFile, tally: _Tally) -> PayloadEvidence:
-        digest, size, source, parsed = self._read(payload.path)
+    def _payload(self, payload: PayloadFile | ModelPayload, tally: _Tally) -> PayloadEvidence:
+        if isinstance(payload, ModelPayload):
+            digest, size, source, parsed = self._read_data(payload.data)
+        else:
+            digest, size, source, parsed = self._read(payload.path)
         if parsed.resource is None:
             tally.unreadable += 1
             items: tuple[ItemEvidence, ...] = (_unreadable(parsed),)
@@ -184,7 +218,9 @@ class Assessor:
             # Hashed in chunks and never read whole: the parser reports it as too large.
             digest, size = sha256_file(path)
             return digest, size, path, instance.parse(path, model=self._validator.type_model)
-        data = _read_bytes(path)
+        return self._read_data(_read_bytes(path))
+
+    def _read_data(self, data: bytes) -> tuple[str, int, bytes | Path, Parsed]:
         parsed = instance.parse(data, model=self._validator.type_model)
         return hashlib.sha256(data).hexdigest(), len(data), data, parsed
 
