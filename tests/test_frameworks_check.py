@@ -21,8 +21,10 @@ from conformance.frameworks import (
     take_in_all,
 )
 from conformance.settings import Settings
-from conformance.statements import read_statement
+from conformance.statements import read_statement, write_statement
 from register_support import Made, make_statements
+from statements_support import RIVERSIDE as RIVERSIDE_PRODUCT
+from statements_support import VALID, assessor
 
 pytestmark = pytest.mark.shared
 
@@ -177,3 +179,30 @@ def test_cli_framework_check(made: Made, capsys: pytest.CaptureFixture[str]) -> 
     ]
     assert main(["framework", "check", "example-shared-care", str(made.root / "absent.json")]) == 2
     assert "statement not found" in capsys.readouterr().err
+
+
+def test_a_deprecated_standard_still_counts_with_a_note(
+    made: Made, shared_settings: Settings, tmp_path: Path
+) -> None:
+    standards = tmp_path / "standards"
+    text = (made.standards / "retired-care-record.toml").read_text(encoding="utf-8")
+    standards.mkdir()
+    deprecated = standards / "deprecated-care-record.toml"
+    deprecated.write_text(
+        text.replace('"retired-care-record"', '"deprecated-care-record"').replace(
+            '"retired"', '"deprecated"'
+        ),
+        encoding="utf-8",
+    )
+    statement = assessor(str(deprecated), shared_settings).assess([VALID], RIVERSIDE_PRODUCT)
+    write_statement(statement, tmp_path / "deprecated.json")
+    framework = load_framework(
+        _framework(tmp_path / "frameworks", '[[requires]]\nstandard = "deprecated-care-record"\n')
+    )
+    (result,) = qualify(
+        framework, take_in_all([tmp_path / "deprecated.json"], None), KnownStandards([standards])
+    )
+    assert result.qualifies
+    assert result.outcomes[0].notes == (
+        "deprecated-care-record 1.0.0 is deprecated (its successor is shared-care-record)",
+    )
