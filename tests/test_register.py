@@ -204,7 +204,8 @@ def test_hostile_statement_text_is_escaped_and_names_no_path(
     statement = assessor("shared-care-record", shared_settings).assess([VALID], product)
     write_statement(sign(statement, load_private_key(made.root / "private" / "brook")), statements / "h.json")
     shutil.copy(statements / "h.json", statements / "h-again.json")  # the same statement sent twice
-    register = build_register(statements, made.keys, tmp_path / "site", now=BUILT)
+    register = build_register(statements, made.keys, tmp_path / "site", now=BUILT, title="T" * 50_000)
+    assert len(register.title) == 2000  # clipped, not refused
     (entry,) = register.statements
     assert entry.id.startswith("etc-passwd-1-b-2-b-shared-care-record-")
     written = [p for p in (tmp_path / "site").rglob("*") if p.is_file()]

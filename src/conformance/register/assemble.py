@@ -33,6 +33,7 @@ from conformance.register.model import (
 )
 from conformance.standards import Standard
 from conformance.statements import Statement
+from conformance.statements.model import clip
 
 _NOT_SLUG = re.compile(r"[^a-z0-9]+")
 UNKNOWN = "unknown"
@@ -75,7 +76,7 @@ def assemble(inputs: RegisterInputs) -> Assembled:
     statements = {ids[submission.path]: statement for submission, statement in accepted}
     register = Register(
         register_version=REGISTER_VERSION,
-        title=inputs.title,
+        title=clip(inputs.title),
         generated_at=inputs.generated_at,
         generator=f"fhir-conformance {__version__}",
         trusted_keys=tuple(
@@ -124,7 +125,7 @@ def _entry(submission: Submission, statement: Statement, standards: KnownStandar
         product_version=subject.product_version,
         standard=StandardRef(id=facts.id, title=facts.title, version=facts.version, status=facts.status),
         verdict=statement.results.verdict,
-        reason=statement.results.reason,
+        reason=clip(statement.results.reason),
         generated_at=statement.provenance.generated_at,
         signer=Signer(name=submission.signer, key_id=submission.signer_key),
     )
@@ -140,7 +141,7 @@ def _rejected(submission: Submission, root: Path) -> Rejected:
     return Rejected(
         file=shown,
         sha256=submission.sha256,
-        reason=submission.problem or "not accepted",
+        reason=clip(submission.problem or "not accepted"),
         supplier=subject.supplier if subject else None,
         product=subject.product if subject else None,
         product_version=subject.product_version if subject else None,
@@ -252,6 +253,7 @@ def _product(qualification: Qualification, ids: dict[Path, str]) -> ProductOutco
         product_version=product.version,
         qualifies=qualification.qualifies,
         statements=meeting,
-        reasons=qualification.reasons,
-        notes=tuple(note for outcome in qualification.outcomes for note in outcome.notes),
+        # Reasons quote statement text: clipped, as the statement clips what it quotes.
+        reasons=tuple(clip(reason) for reason in qualification.reasons),
+        notes=tuple(clip(note) for outcome in qualification.outcomes for note in outcome.notes),
     )
