@@ -33,9 +33,16 @@ _DATETIME = re.compile(
 )
 _TIME = re.compile(r"(\d{2}):(\d{2}):(\d{2})(?:\.\d+)?")
 _ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
-_OID = re.compile(r"urn:oid:[0-2](\.(0|[1-9][0-9]*))+")
+_OID_ARCS = re.compile(r"[0-2](\.(0|[1-9][0-9]*))+")
 _UUID = re.compile(r"urn:uuid:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _BASE64_CHARS = re.compile(r"[A-Za-z0-9+/=\s]*")
+
+# The HL7 validator's whitespace (Utilities.isWhitespace): ASCII space and controls, the Unicode space
+# separators and line separators; not Python's isspace(), which adds the \x1c-\x1f separators.
+JAVA_WHITESPACE = frozenset(
+    " \t\n\x0b\f\r\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+)
 
 
 @dataclass(frozen=True)
@@ -166,19 +173,42 @@ def _check_id(value: str) -> Problem | None:
 
 
 def _check_code(value: str) -> Problem | None:
-    if value != value.strip() or "  " in value:
+    """A code has no leading, trailing or doubled space, and no whitespace but single spaces."""
+    inner = value.split(" ")
+    if value and ("" in inner or any(ch in JAVA_WHITESPACE for part in inner for ch in part)):
         return Problem("type.code", f"The code '{value}' is not valid (whitespace)")
     return None
 
 
-def _check_uri(value: str) -> Problem | None:
-    if any(ch.isspace() for ch in value):
+def _check_uri(value: str, *, canonical: bool = False) -> Problem | None:
+    """The HL7 validator's URI rules: no space at all, no whitespace at either end; valid OIDs and UUIDs
+    (a canonical's `|version` and a UUID's `#fragment` are not part of them)."""
+    if value != _java_trim(value).replace(" ", ""):
         return Problem("type.uri", f"URI values cannot have whitespace ('{value}')")
-    if value.startswith("urn:oid:") and not _OID.fullmatch(value):
+    oid = value[8:].split("|", maxsplit=1)[0] if canonical else value[8:]
+    if value.startswith("urn:oid:") and not _valid_oid(oid):
         return Problem("type.oid", f"The OID '{value}' is not valid")
-    if value.startswith("urn:uuid:") and not _UUID.fullmatch(value):
-        return Problem("type.uuid", f"The UUID '{value}' is not valid")
+    if value.startswith("urn:uuid:"):
+        uuid = value.split("#", maxsplit=1)[0]
+        uuid = uuid.rsplit("|", 1)[0] if canonical else uuid
+        if not _UUID.fullmatch(uuid):
+            return Problem("type.uuid", f"The UUID '{value}' is not valid")
     return None
+
+
+def _java_trim(value: str) -> str:
+    start, end = 0, len(value)
+    while start < end and value[start] in JAVA_WHITESPACE:
+        start += 1
+    while end > start and value[end - 1] in JAVA_WHITESPACE:
+        end -= 1
+    return value[start:end]
+
+
+def _valid_oid(oid: str) -> bool:
+    """Arcs of digits without leading zeros, the first 0, 1 or 2; and, as the HL7 validator requires, a
+    root longer than a registration authority's own arcs (the last dot at index 4 or later, or 1.3.x)."""
+    return _OID_ARCS.fullmatch(oid) is not None and (oid.rfind(".") >= 4 or oid.startswith("1.3"))
 
 
 def _check_canonical(value: str) -> Problem | None:
@@ -206,7 +236,7 @@ _STRING_CHECKS: dict[str, Callable[[str], Problem | None]] = {
     "code": _check_code,
     "uri": _check_uri,
     "url": _check_uri,
-    "canonical": lambda v: _check_uri(v) or _check_canonical(v),
+    "canonical": lambda v: _check_uri(v, canonical=True) or _check_canonical(v),
     "oid": _check_uri,
     "uuid": _check_uri,
     "string": _check_string,
