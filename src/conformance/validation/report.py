@@ -6,8 +6,7 @@ issue, so the FHIRPath string and JSON path are only built when one is reported.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -89,7 +88,6 @@ class Reporter:
         self.found: list[Found] = []
         self._seen: set[tuple[Any, ...]] = set()
         self._errors = 0
-        self._earlier: set[tuple[Any, ...]] | None = None
 
     def add(
         self,
@@ -107,8 +105,6 @@ class Reporter:
         location = loc.text if loc is not None else ""
         key = (severity, location, message_id, dedupe if dedupe is not None else message)
         if key in self._seen:
-            return
-        if self._earlier is not None and (severity, location, message_id, constraint) in self._earlier:
             return
         self._seen.add(key)
         issue = Issue(
@@ -134,24 +130,6 @@ class Reporter:
     def info(self, code: str, message_id: str, message: str, loc: Loc | None, **kw: Any) -> None:
         self.add(Severity.INFORMATION, code, message_id, message, loc, **kw)
 
-    @contextmanager
-    def not_repeating(self, *, enabled: bool = True) -> Iterator[None]:
-        """Within the block, an issue is dropped when one for the same rule at the same location exists.
-
-        The same rule: severity, message id and constraint key, whatever the wording (a base definition
-        and a profile word a cardinality error each with its own canonical). Only issues found before the
-        block count: the block's own issues are never merged with each other.
-        """
-        if not enabled:
-            yield
-            return
-        outer = self._earlier
-        self._earlier = {_rule_key(found.issue) for found in self.found}
-        try:
-            yield
-        finally:
-            self._earlier = outer
-
     def absorb(self, other: Reporter) -> None:
         """Take over what a trial walk found (its issues already carry their locations)."""
         for found in other.found:
@@ -176,10 +154,6 @@ class Reporter:
             where = _nearest_position(found.path, position)
             issues.append(found.issue.with_position(*where) if where else found.issue)
         return issues
-
-
-def _rule_key(issue: Issue) -> tuple[Any, ...]:
-    return (issue.severity, issue.location, issue.message_id, issue.constraint)
 
 
 def _nearest_position(

@@ -96,9 +96,9 @@ class Walker:
             self._against(resource, plan, loc, inner)
         # A profile's snapshot should hold every rule of its base, but a generated or hand-made one may
         # not, and the profile walk does not reach everything the base walk does: the base is always
-        # walked, and what it finds that the profiles already reported is not repeated.
-        with self.report.not_repeating(enabled=bool(profiles)):
-            self._against(resource, base, loc, inner)
+        # walked. As in the HL7 validator, an issue is repeated only when its definition words it apart
+        # (a cardinality error names its profile); an invariant's is the same whichever walk finds it.
+        self._against(resource, base, loc, inner)
         self.engine.resource_rules(self, resource, loc, inner)
 
     def _already_walked(self, resource: Mapping[str, Any], explicit_profiles: Sequence[str]) -> bool:
