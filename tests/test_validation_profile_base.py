@@ -3,8 +3,8 @@
 A profile's snapshot is meant to hold every rule of its base, but generated and hand-made snapshots do not
 always, and a profile that unfolds an element's children (UKCore-Patient's telecom) leaves out the
 invariants of the element's type (cpt-2 lives on ContactPoint, not on Patient.telecom). The properties:
-the issues found under a profile include every issue of the base validation (the same rule at the same
-location once), and a single defect is reported with and without the profile.
+the issues found under a profile include every issue of the base validation (a failed invariant once,
+whichever definition holds it), and a single defect is reported with and without the profile.
 """
 
 from __future__ import annotations
