@@ -131,6 +131,12 @@ def smoke_environment() -> dict[str, str]:
     return env
 
 
+def step_failed(what: str) -> int:
+    """Say what failed in a closing line like pytest's, which CI reads; the exit code."""
+    print(f"{'=' * 20} 1 error: make.py smoke: {what} {'=' * 20}", flush=True)
+    return 1
+
+
 def smoke(python: Path) -> int:
     """Build, install outside the checkout, and run tests/smoke there against the installed package."""
     with tempfile.TemporaryDirectory(prefix="fhir-conformance-smoke-") as folder:
@@ -138,11 +144,10 @@ def smoke(python: Path) -> int:
         print(f"make.py: smoke-testing the built wheel, installed in {work}", flush=True)
         wheel = build_distributions(python, work / "dist")
         if wheel is None:
-            print("make.py: the sdist and one wheel were not both built", file=sys.stderr)
-            return 1
+            return step_failed("the sdist and the wheel were not both built")
         installed = install_wheel(wheel, work / "venv")
         if installed is None:
-            return 1
+            return step_failed(f"{wheel.name} could not be installed in a fresh environment")
         suite = shutil.copytree(SMOKE_SUITE, work / "smoke", ignore=shutil.ignore_patterns("__pycache__"))
         pytest = [str(installed), "-m", "pytest", suite.name]
         code = subprocess.run(pytest, cwd=work, env=smoke_environment(), check=False).returncode
