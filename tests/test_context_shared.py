@@ -90,7 +90,8 @@ def test_r4_context_resolves_core_and_uk_core(r4: Context) -> None:
 
 
 def test_the_extensions_pack_is_loaded_by_default_and_fills_gaps_only(settings: Settings) -> None:
-    r4 = Context.build(settings, FhirVersion.R4, igs=["fhir.r4.ukcore.stu2#2.0.2"])  # its own, for parse counts
+    # A context of its own, so the parse counts below are this test's alone.
+    r4 = Context.build(settings, FhirVersion.R4, igs=["fhir.r4.ukcore.stu2#2.0.2"])
     # hl7.terminology.r4#7.0.1 names extensions 5.2.0 and the pack names terminology 6.5.0: the versions
     # there satisfy each other, so nothing is warned about and nothing is missing.
     assert not [w for w in r4.warnings if "extensions" in w] and r4.unavailable == ()

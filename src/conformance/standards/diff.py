@@ -350,14 +350,12 @@ def _binding_changes(old: Mapping[str, Any], new: Mapping[str, Any]) -> Iterator
     before, after = _binding(old), _binding(new)
     if before == after:
         return
-    if after is None:
-        assert before is not None
+    if after is None and before is not None:
         yield Impact.RELAXED, "binding-removed", f"binding removed (was {before[0]} {before[1]})"
-        return
-    if before is None:
+    elif before is None and after is not None:
         yield _binding_impact(after[0]), "binding-added", f"binding added: {after[0]} {after[1]}"
-        return
-    yield from _binding_difference(before, after)
+    elif before is not None and after is not None:
+        yield from _binding_difference(before, after)
 
 
 def _binding_difference(before: tuple[str, str], after: tuple[str, str]) -> Iterator[Finding]:
