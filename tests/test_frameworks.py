@@ -9,11 +9,13 @@ import pytest
 from conformance.cli import main
 from conformance.errors import InputError
 from conformance.frameworks import (
+    KnownStandards,
     available_frameworks,
     inconsistencies,
     load_framework,
     ranges_overlap,
     read_framework,
+    unknown_requirements,
 )
 from conformance.standards import available_standards
 
@@ -146,3 +148,17 @@ def test_cli_unknown_framework_is_a_usage_error(tmp_path: Path, capsys: pytest.C
     (tmp_path / "s.json").write_text("{}", encoding="utf-8")
     assert main(["framework", "check", "nope", str(tmp_path / "s.json")]) == 2
     assert "unknown framework 'nope'" in capsys.readouterr().err
+
+
+def test_requirements_no_standard_here_can_meet_are_noted(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write_framework(tmp_path, "ahead", requirement("uk-core-stu2", "3.x") + requirement("nope"))
+    assert unknown_requirements(read_framework(path), KnownStandards()) == (
+        "ahead requires uk-core-stu2 3.x; the definition here is version 2.0.2",
+        "ahead requires nope, which is not a standard known here",
+    )
+    shipped = [read_framework(p) for _, p in available_frameworks()]
+    assert all(unknown_requirements(framework, KnownStandards()) == () for framework in shipped)
+    assert main(["framework", "list", "--frameworks-dir", str(tmp_path)]) == 0
+    assert "note: ahead requires nope, which is not a standard known here" in capsys.readouterr().out

@@ -32,6 +32,7 @@ from conformance.frameworks import (
     qualify,
     read_framework,
     take_in_all,
+    unknown_requirements,
 )
 
 
@@ -105,7 +106,10 @@ def run_check(args: argparse.Namespace) -> int:
     submissions = take_in_all(args.statements, keys)
     if not submissions:
         raise UsageError("no statement found (give statement files, or folders holding *.json statements)")
-    results = qualify(framework, submissions, KnownStandards(args.standards_dir))
+    standards = KnownStandards(args.standards_dir)
+    results = qualify(framework, submissions, standards)
+    for warning in unknown_requirements(framework, standards):
+        sys.stderr.write(f"conformance: warning: {warning}\n")
     others = [f for f in known_frameworks(args.frameworks_dir) if f.id != framework.id]
     clashes = [found for found in inconsistencies([framework, *others])
                if framework.id in (found.first, found.second)]  # fmt: skip
@@ -195,6 +199,10 @@ def run_list(args: argparse.Namespace) -> int:
     out.print(table)
     for found in inconsistencies(frameworks):
         out.print(f"[bold yellow]inconsistent[/bold yellow]: {escape(str(found))}")
+    standards = KnownStandards(args.standards_dir)
+    for framework in frameworks:
+        for warning in unknown_requirements(framework, standards):
+            out.print(f"[yellow]note[/yellow]: {escape(warning)}")
     return EXIT_OK
 
 

@@ -6,7 +6,12 @@ See docs/frameworks.md.
 from __future__ import annotations
 
 from conformance.frameworks.check import Qualification, RequirementOutcome, product_of, qualify
-from conformance.frameworks.consistency import Inconsistency, inconsistencies, ranges_overlap
+from conformance.frameworks.consistency import (
+    Inconsistency,
+    inconsistencies,
+    ranges_overlap,
+    unknown_requirements,
+)
 from conformance.frameworks.lifecycle import KnownStandards, StandardFacts, status_of, version_of
 from conformance.frameworks.loading import (
     available_frameworks,
@@ -47,5 +52,6 @@ __all__ = [
     "status_of",
     "take_in",
     "take_in_all",
+    "unknown_requirements",
     "version_of",
 ]

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import combinations
 
+from conformance.frameworks.lifecycle import KnownStandards, version_of
 from conformance.frameworks.model import Framework
 from conformance.packages.versions import Version, VersionSpec
 
@@ -75,3 +76,26 @@ def str_version(version: Version) -> str:
     major, minor, patch = version.release
     pre = ".".join(str(part) for part in version.prerelease)
     return f"{major}.{minor}.{patch}" + (f"-{pre}" if pre else "")
+
+
+def unknown_requirements(framework: Framework, standards: KnownStandards) -> tuple[str, ...]:
+    """Requirements no definition at hand can meet: an unknown standard, or a version outside the range.
+
+    Not an error (the definitions may live elsewhere, or a new version may be on its way), but worth
+    telling the framework's author.
+    """
+    found: list[str] = []
+    for requirement in framework.requirements:
+        definition = standards.definition(requirement.standard)
+        if definition is None:
+            found.append(
+                f"{framework.id} requires {requirement.standard}, which is not a standard known here"
+            )
+            continue
+        version = version_of(definition)
+        if version and not requirement.accepts_version(version):
+            found.append(
+                f"{framework.id} requires {requirement.standard} {requirement.versions}; "
+                f"the definition here is version {version}"
+            )
+    return tuple(found)
