@@ -154,7 +154,8 @@ def test_statement_and_standard_pages(site: Path) -> None:
         next(p for p in (site.parent / "statements").iterdir() if p.name == "riverside.json").read_bytes()
     )
     retired = (site / "standards" / f"{RETIRED_ID}.html").read_text(encoding="utf-8")
-    assert "This standard is retired" in retired and "shared-care-record" in retired
+    assert "This standard is retired" in retired
+    assert 'Its successor is <a href="../standards/shared-care-record.html">' in retired
     framework = (site / "frameworks" / "example-shared-care.html").read_text(encoding="utf-8")
     assert "An example." in framework and "no statement against uk-core-stu2" in framework
 

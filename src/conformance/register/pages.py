@@ -307,7 +307,7 @@ def standard_page(standard: StandardSummary, register: Register) -> str:
             _crumbs(1, "Standards", standard.title),
             f'<header>\n<p class="kicker">Standard</p>\n<h1>{e(standard.title)}</h1>\n'
             f"<p>{status_badge(standard.status)}</p>\n</header>",
-            _lifecycle_notice(standard),
+            _lifecycle_notice(standard, register),
             _section("about", "About this standard", _standard_facts(standard)),
             _section("conformant", "Products that conform",
                      _statements_table(f"Conformant products for {standard.title}", conformant, "../")),
@@ -320,11 +320,18 @@ def standard_page(standard: StandardSummary, register: Register) -> str:
     return page(f"Standard: {standard.title}", body, depth=1)
 
 
-def _lifecycle_notice(standard: StandardSummary) -> str:
+def _lifecycle_notice(standard: StandardSummary, register: Register) -> str:
     meaning = STATUS_MEANINGS.get(standard.status)
     if standard.status == "active" or meaning is None:
         return ""
-    successor = f" Its successor is <code>{e(standard.successor)}</code>." if standard.successor else ""
+    pages = {other.id: other for other in register.standards}
+    following = pages.get(standard.successor or "")
+    named = (
+        f'<a href="../{e(following.page)}">{e(following.title)}</a>'
+        if following is not None
+        else f"<code>{e(standard.successor)}</code>"
+    )
+    successor = f" Its successor is {named}." if standard.successor else ""
     return f'<aside class="warning"><strong>This standard is {e(meaning)}.</strong>{successor}</aside>'
 
 
