@@ -36,6 +36,7 @@ const { values: options } = parseArgs({
     'client-id': { type: 'string', default: 'conformance-tester' },
     'client-secret': { type: 'string', default: '' },
     'client-key': { type: 'string', default: '' }, // PEM public key for private_key_jwt
+    'supported-profile': { type: 'string', multiple: true, default: [] }, // TYPE=URL, declared in /metadata
   },
 });
 const faults = new Set(options.fault);
@@ -51,6 +52,11 @@ indexSearchParameterBundle(readJson('fhir/r4/search-parameters-medplum.json'));
 const repo = new MemoryRepository();
 const router = new FhirRouter();
 const served = new Map(); // resource type -> Set of profiles claimed
+
+for (const pair of options['supported-profile']) {
+  const [type, url] = pair.split('=');
+  served.set(type, (served.get(type) ?? new Set()).add(url));
+}
 
 async function load(folder) {
   for (const name of fs.readdirSync(folder).sort()) {
@@ -72,7 +78,7 @@ async function load(folder) {
 function capabilityStatement() {
   const resources = [...served.keys()].sort().map((type) => ({
     type,
-    supportedProfile: [...served.get(type)].sort(),
+    ...(served.get(type).size ? { supportedProfile: [...served.get(type)].sort() } : {}),
     interaction: [{ code: 'read' }, { code: 'search-type' }],
     searchParam: Object.values(getSearchParameters(type) ?? {})
       .map((param) => ({ name: param.code, definition: param.url, type: param.type }))
@@ -84,6 +90,7 @@ function capabilityStatement() {
     date: '2026-01-01',
     kind: 'instance',
     software: { name: 'medplum fhir-router (in-memory) test wrapper' },
+    implementation: { description: 'API tests of fhir-conformance' },
     fhirVersion: '4.0.1',
     format: ['json'],
     rest: [{ mode: 'server', resource: resources }],

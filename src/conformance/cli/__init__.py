@@ -43,13 +43,14 @@ def _command_modules() -> list[ModuleType]:
         serve_cmd,
         snapshot_cmd,
         standards_cmd,
+        test_server_cmd,
         validate_cmd,
         verify_cmd,
     )
 
     return [
         packages_cmd, sample_cmd, validate_cmd, snapshot_cmd, assess_cmd, verify_cmd, compare_cmd, keygen_cmd,
-        framework_cmd, register_cmd, serve_cmd, standards_cmd,
+        framework_cmd, register_cmd, serve_cmd, standards_cmd, test_server_cmd,
     ]  # fmt: skip
 
 

@@ -46,6 +46,7 @@ class Comparison:
     overall: tuple[Cell, ...]
     rows: tuple[Row, ...]
     notes: tuple[str, ...]
+    api: tuple[str, ...] = ()  # per statement: its live-server tests in one line ('' when there were none)
 
 
 def compare(statements: Sequence[Statement]) -> Comparison:
@@ -66,7 +67,16 @@ def compare(statements: Sequence[Statement]) -> Comparison:
         overall=tuple(_overall_cell(statement) for statement in statements),
         rows=tuple(_row(statements, index) for index in range(len(first.profiles))),
         notes=_notes(statements),
+        api=tuple(_api_text(statement) for statement in statements),
     )
+
+
+def _api_text(statement: Statement) -> str:
+    api = statement.results.api
+    if api is None:
+        return ""
+    failed = api.counts.get("fail", 0) + api.counts.get("error", 0)
+    return f"{'Failed' if failed else 'Passed'} ({api.counts.get('pass', 0)} passed, {failed} failed)"
 
 
 def _overall_cell(statement: Statement) -> Cell:
@@ -104,10 +114,16 @@ def _header(comparison: Comparison) -> tuple[str, ...]:
 
 def _body(comparison: Comparison) -> list[tuple[str, ...]]:
     overall = ("OVERALL", "", *(c.text for c in comparison.overall))
-    rows = [
+    if any(comparison.api):
+        overall_api = ("API TESTS", "", *comparison.api)
+        return [overall, overall_api, *_profile_lines(comparison)]
+    return [overall, *_profile_lines(comparison)]
+
+
+def _profile_lines(comparison: Comparison) -> list[tuple[str, ...]]:
+    return [
         (row.name, "yes" if row.required else "no", *(c.text for c in row.cells)) for row in comparison.rows
     ]
-    return [overall, *rows]
 
 
 # --- renderings --------------------------------------------------------------------------------------
@@ -140,6 +156,9 @@ def render_compare_markdown(comparison: Comparison) -> str:
 def render_compare_html(comparison: Comparison) -> str:
     head = "".join(f'<th scope="col">{escape(name)}</th>' for name in _header(comparison))
     rows = [_html_row("Overall verdict", "", comparison.overall)]
+    if any(comparison.api):
+        cells = "".join(f"<td>{escape(text)}</td>" for text in comparison.api)
+        rows.append(f'<tr><th scope="row">Live server API tests</th><td></td>{cells}</tr>')
     rows.extend(_html_row(row.name, "yes" if row.required else "no", row.cells) for row in comparison.rows)
     notes = "".join(f"<li>{escape(note)}</li>" for note in comparison.notes)
     title = f"{comparison.standard_title}: suppliers compared"

@@ -10,6 +10,7 @@ canonical JSON form (sorted keys, no whitespace, UTF-8) is the same on every pla
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -42,6 +43,11 @@ Timestamp = Annotated[str, StringConstraints(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:
 def clip(text: str, limit: int = CLIPPED) -> str:
     """`text` cut to `limit` characters, the cut marked with an ellipsis."""
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def body_bytes(recorded: str, encoding: str) -> bytes:
+    """The bytes a recorded exchange body stands for (its digest is over these)."""
+    return base64.b64decode(recorded) if encoding == "base64" else recorded.encode("utf-8")
 
 
 class _Model(BaseModel):

@@ -7,10 +7,10 @@ Every value from the statement is escaped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from html import escape
 
-from conformance.statements.model import ProfileResult, Statement
+from conformance.statements.model import ApiExchange, ApiTest, ProfileResult, Statement
 from conformance.statements.view import (
     INTRODUCTION,
     VERDICT_LABELS,
@@ -41,6 +41,7 @@ small,.muted{color:#5a6270}code{font-size:.85em;word-break:break-all}
 .verdict-not-tested{border-color:#6e7781}.badge.verdict-not-tested{background:#eaeef2;color:#424a53}
 .verdict-insufficient-sample{border-color:#9a6700}.badge.verdict-insufficient-sample{background:#fff8c5;color:#7d4e00}
 .warning{background:#fff8c5;border-left:4px solid #9a6700;padding:.6rem 1rem}
+pre{white-space:pre-wrap;word-break:break-all;font-size:.8em;max-height:30rem;overflow:auto}
 dl.legend dt{font-weight:600}dl.legend dd{margin:0 0 .4rem 1rem}
 """
 _POLICY = "default-src 'none'; style-src 'unsafe-inline'"
@@ -58,6 +59,7 @@ def render_html(statement: Statement) -> str:
             _overall(statement),
             _section("What this is", f"<p>{e(INTRODUCTION)}</p>"),
             _warning(statement),
+            _api_section(statement),
             _section("Verdict for each part of the standard", _verdict_table(statement) + _legend()),
             _section("What was not checked", _not_evaluated(statement)),
             _section("Problems found", _issues(statement)),
@@ -237,3 +239,47 @@ def _production(statement: Statement) -> str:
     ]  # fmt: skip
     items = "".join(f"<dt>{e(name)}</dt><dd>{e(value)}</dd>" for name, value in entries)
     return f'<dl class="legend">{items}</dl>'
+
+
+# --- a live server's API tests --------------------------------------------------------------------------
+
+_SHOWN_BODY = 20_000  # characters of a body shown on the page (the statement holds all of it)
+
+
+def _api_section(statement: Statement) -> str:
+    api = statement.results.api
+    evidence = statement.evidence.api
+    if api is None or evidence is None:
+        return ""
+    exchanges = {exchange.id: exchange for exchange in evidence.exchanges}
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in api.counts.items())
+    intro = (
+        f"<p>The server at <code>{e(api.base_url)}</code> was tested directly ({e(counts)}); "
+        f"authentication: {e(evidence.auth)}. {e(api.reason)}. A failed test's request and response can be "
+        "opened below.</p>"
+    )
+    rows = (_api_row(test, exchanges) for test in api.tests)
+    table = _table(("Test", "Outcome", "Why"), rows, table_id="api-tests")
+    return _section("Tests of the live server", intro + table)
+
+
+def _api_row(test: ApiTest, exchanges: Mapping[str, ApiExchange]) -> str:
+    shown = "".join(_exchange(exchanges[x]) for x in test.exchanges[:3] if x in exchanges)
+    opened = shown if test.outcome in ("fail", "error") else ""
+    return (
+        f'<tr id="api-{e(test.id)}"><th scope="row">{e(test.title)}<br><small><code>{e(test.id)}</code>'
+        f"</small></th><td>{e(test.outcome)}</td><td>{e(test.reason)}{opened}</td></tr>"
+    )
+
+
+def _exchange(exchange: ApiExchange) -> str:
+    status = exchange.status if exchange.status is not None else (exchange.error or "no response")
+    headers = "\n".join(f"{name}: {value}" for name, value in exchange.response_headers.items())
+    body = (
+        exchange.response_body if exchange.body_encoding == "utf-8" else "(binary, base64 in the statement)"
+    )
+    cut = body[:_SHOWN_BODY] + ("\n…" if len(body) > _SHOWN_BODY else "")
+    return (
+        f"<details><summary>{e(exchange.method)} {e(exchange.url)} → {e(status)}</summary>"
+        f"<pre>{e(headers)}\n\n{e(cut)}</pre><small>sha256 {e(exchange.response_body_sha256)}</small></details>"
+    )

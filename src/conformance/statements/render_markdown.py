@@ -47,6 +47,7 @@ def render_markdown(statement: Statement) -> str:
 
 def _document(statement: Statement) -> Iterator[str]:
     yield from _summary(statement)
+    yield from _api_tests(statement)
     yield from _verdicts(statement)
     yield from _issues(statement)
     yield from _not_evaluated(statement)
@@ -166,3 +167,19 @@ def _environment(statement: Statement) -> Iterator[str]:
     yield f"- Reproduce with: {code(provenance.command)}"
     signature = statement.signature
     yield f"- Signed by key `{signature.key_id}`" if signature else "- Not signed"
+
+
+def _api_tests(statement: Statement) -> Iterator[str]:
+    api = statement.results.api
+    if api is None:
+        return
+    yield "## Tests of the live server"
+    yield ""
+    counts = ", ".join(f"{count} {outcome}" for outcome, count in api.counts.items())
+    yield f"Server {code(api.base_url)}: {counts}. {plain(api.reason)}."
+    yield ""
+    yield from table(
+        ("Test", "Outcome", "Why", "Exchanges"),
+        ((t.id, t.outcome, t.reason, " ".join(t.exchanges[:5])) for t in api.tests),
+    )
+    yield ""

@@ -8,6 +8,9 @@ and compare everything but the moment, the names the payload files have, and the
 
 from __future__ import annotations
 
+import hashlib
+import json
+import re
 from collections import defaultdict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -23,12 +26,21 @@ from conformance.fhirversion import FhirVersion
 from conformance.settings import Settings
 from conformance.standards import Standard, standard_from_dict
 from conformance.statements.assess import Assessor, Product, RunDetails, terminology_source_of
-from conformance.statements.model import ProfileInScope, StandardRecord, Statement, TerminologySource
+from conformance.statements.model import (
+    ApiEvidence,
+    ApiExchange,
+    ProfileInScope,
+    StandardRecord,
+    Statement,
+    TerminologySource,
+    body_bytes,
+)
 from conformance.statements.payloads import PayloadFile, collect_payloads, payload_set_digest, sha256_file
 from conformance.statements.schema import read_statement_data, statement_from_data, statement_to_data
 from conformance.statements.signing import verify_signature
 from conformance.statements.suppressions import Suppression
 from conformance.terminology import TerminologyService
+from conformance.validation import Validator
 
 CheckStatus = Literal["pass", "fail", "skipped"]
 _SHOWN_DIFFERENCES = 5
@@ -80,6 +92,10 @@ def verify_statement(
         return Verification(tuple(checks))
     checks.append(_signature(statement, public_key))
     checks.append(_consistency(statement))
+    if statement.evidence.api is not None:
+        checks.append(_exchange_digests(statement.evidence.api))
+        checks.append(_revalidation(statement, settings, context))
+        return Verification(tuple(checks))
     files = _payload_files(statement, payloads, checks)
     checks.append(_reproduction(statement, files, settings, context, terminology))
     return Verification(tuple(checks))
@@ -111,6 +127,82 @@ def _consistency(statement: Statement) -> Check:
             "payload set", "fail", "the payload-set digest does not match the payloads in the evidence"
         )
     return Check("payload set", "pass", f"{len(evidence)} payload(s), set digest {digest[:16]}…")
+
+
+# --- API evidence: the recorded exchanges ------------------------------------------------------------
+
+
+def _exchange_digests(api: ApiEvidence) -> Check:
+    """Every recorded body still has the digest recorded with it."""
+    changed = [
+        exchange.id
+        for exchange in api.exchanges
+        if _sha256(body_bytes(exchange.response_body, exchange.body_encoding))
+        != exchange.response_body_sha256
+        or (
+            exchange.request_body is not None
+            and _sha256(exchange.request_body.encode("utf-8")) != exchange.request_body_sha256
+        )
+    ]
+    if changed:
+        shown = ", ".join(changed[:_SHOWN_DIFFERENCES]) + (" …" if len(changed) > _SHOWN_DIFFERENCES else "")
+        return Check(
+            "exchanges", "fail", f"{len(changed)} recorded exchange(s) changed since recording: {shown}"
+        )
+    return Check("exchanges", "pass", f"all {len(api.exchanges)} recorded exchange digest(s) match")
+
+
+def _revalidation(statement: Statement, settings: Settings | None, context: Context | None) -> Check:
+    """The resources the server returned, validated again from the recorded bodies, offline."""
+    api = statement.evidence.api
+    assert api is not None
+    try:
+        used = context if context is not None else _context_for(statement.standard, settings)
+    except ConformanceError as exc:
+        return Check("re-validation", "fail", f"could not load the standard's packages: {exc}")
+    if used is None:
+        return Check("re-validation", "skipped", "no package settings to load the packages with")
+    validator = Validator(used)
+    bodies = {exchange.id: exchange for exchange in api.exchanges}
+    differences = []
+    for record in api.resources:
+        resource = _recorded_resource(bodies.get(record.exchange), record.entry)
+        if resource is None:
+            differences.append(
+                f"{record.exchange} {record.entry or 'body'}: the resource is not in the recording"
+            )
+            continue
+        valid = validator.validate(resource, profiles=list(record.profiles)).valid
+        if valid != record.valid:
+            differences.append(f"{record.resource_type}/{record.id}: {'valid' if valid else 'invalid'} now")
+    if differences:
+        shown = "; ".join(differences[:_SHOWN_DIFFERENCES])
+        return Check("re-validation", "fail", f"{len(differences)} difference(s) on re-validating: {shown}")
+    return Check(
+        "re-validation", "pass", f"{len(api.resources)} recorded resource(s) re-validated: the same results"
+    )
+
+
+def _recorded_resource(exchange: ApiExchange | None, entry: str) -> dict[str, Any] | None:
+    if exchange is None or exchange.body_encoding != "utf-8" or exchange.body_truncated:
+        return None
+    try:
+        body = json.loads(exchange.response_body)
+    except (ValueError, RecursionError):
+        return None
+    match = re.fullmatch(r"entry\[(\d+)\]\.resource", entry)
+    if match:
+        entries = body.get("entry") if isinstance(body, dict) else None
+        index = int(match.group(1))
+        item = entries[index] if isinstance(entries, list) and index < len(entries) else None
+        body = item.get("resource") if isinstance(item, dict) else None
+    elif entry:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
 
 
 # --- the payload files -----------------------------------------------------------------------------

@@ -1,0 +1,275 @@
+"""Testing a live FHIR server: a real one (medplum's FHIR router, tests/node), started by these tests on
+127.0.0.1 and loaded with the UK Core examples, clean or with faults switched on."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+from conformance.apitest import (
+    ApiClient,
+    BackendServices,
+    ClientCredentials,
+    Politeness,
+    ServerTester,
+    ServerTestOptions,
+)
+from conformance.context import Context
+from conformance.errors import UsageError
+from conformance.settings import Settings
+from conformance.standards import load_standard
+from conformance.statements import Product, Statement, render_html, statement_json
+from conformance.statements.verify import verify_statement
+
+REPO = Path(__file__).resolve().parents[1]
+NODE_DIR = REPO / "tests" / "node"
+SHARED = REPO.parent / "shared" / "fhir-packages"
+EXAMPLES = SHARED / "_examples" / "ukcore-stu2"
+PATIENT = "UKCore-Patient-RichardSmith-Example"
+PRODUCT = Product("Test supplier", "medplum in memory", "4.5.2")
+
+pytestmark = [pytest.mark.shared, pytest.mark.slow]
+
+Server = Callable[..., str]
+
+
+def _node_or_skip() -> str:
+    node = shutil.which("node")
+    if node is None or not (NODE_DIR / "node_modules" / "@medplum" / "fhir-router").is_dir():
+        pytest.skip("needs Node and `npm ci --prefix tests/node` (.ci/run installs them)")
+    if not EXAMPLES.is_dir():
+        pytest.skip(f"needs the UK Core examples at {EXAMPLES}")
+    return node
+
+
+@pytest.fixture(scope="module")
+def standard_profiles() -> list[str]:
+    standard = load_standard("uk-core-stu2")
+    return [f"--supported-profile={p.type}={p.url}" for p in standard.profiles]
+
+
+@pytest.fixture
+def server(standard_profiles: list[str]) -> Iterator[Server]:
+    """Starts the test FHIR server with the given arguments; every server started is stopped after."""
+    node = _node_or_skip()
+    started: list[subprocess.Popen[str]] = []
+
+    def start(*args: str, declare_profiles: bool = True) -> str:
+        command = [node, str(NODE_DIR / "fhir-server.js"), "--examples", str(EXAMPLES), *args]
+        if declare_profiles:
+            command.extend(standard_profiles)
+        process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(process)
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the server listens, or it exits
+        if not line.startswith("listening "):
+            raise AssertionError(
+                f"the test server did not start: {process.stderr.read() if process.stderr else ''}"
+            )
+        return f"http://127.0.0.1:{int(line.split()[1])}"
+
+    try:
+        yield start
+    finally:
+        for process in started:
+            process.terminate()
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+
+@pytest.fixture(scope="module")
+def tester(shared_settings: Settings) -> ServerTester:
+    standard = load_standard("uk-core-stu2")
+    context = Context.build(
+        shared_settings, standard.fhir_version, igs=[p.reference for p in standard.packages]
+    )
+    return ServerTester(standard, context)
+
+
+def _outcomes(statement: Statement) -> dict[str, str]:
+    assert statement.results.api is not None
+    return {test.id: test.outcome for test in statement.results.api.tests}
+
+
+def _test(statement: Statement, test_id: str) -> Any:
+    assert statement.results.api is not None
+    return next(test for test in statement.results.api.tests if test.id == test_id)
+
+
+OPTIONS = ServerTestOptions(patients=(PATIENT,))
+
+
+def test_the_tester_finds_the_real_servers_deviations_from_the_search_spec(
+    server: Server, tester: ServerTester
+) -> None:
+    statement = tester.test(server(), PRODUCT, options=OPTIONS)
+    outcomes = _outcomes(statement)
+    assert outcomes["capability.available"] == "pass"
+    assert outcomes["capability.resource.Patient"] == "pass"
+    assert outcomes["search.UKCore-Patient._id"] == "pass"
+    assert outcomes["valid.UKCore-Patient"] == "pass"
+    assert outcomes["read.UKCore-Patient"] == "pass"
+    assert outcomes["protocol.unknown-id"] == "pass"
+    assert outcomes["protocol.content-type"] == "pass"
+    # medplum's own behaviour, found by the tests rather than told: an unknown type answers 200, an
+    # unknown parameter empties the results, pages have no next link, a plain id does not match a reference.
+    assert outcomes["protocol.unknown-type"] == "fail"
+    assert outcomes["search-unknown-parameter.UKCore-Patient"] == "fail"
+    assert any(o == "fail" for k, o in outcomes.items() if k.startswith("paging."))
+    assert "answered 200" in _test(statement, "protocol.unknown-type").reason
+    assert outcomes["search-reference-id.UKCore-Condition"] == "fail"
+    assert outcomes["protocol.xml"] == "skipped"
+    api = statement.evidence.api
+    assert api is not None
+    recorded = {exchange.id for exchange in api.exchanges}
+    assert all(set(test.exchanges) <= recorded for test in statement.results.api.tests)  # type: ignore[union-attr]
+    assert statement.results.verdict == "non-conformant"
+    assert any(item.seen_in for item in statement.results.api.must_support)  # type: ignore[union-attr]
+
+
+def test_faults_exit_1_named_in_the_statement_which_verifies_until_a_body_changes(
+    server: Server, tmp_path: Path
+) -> None:
+    base = server("--fault", "invalid-resources", "--fault", "server-error", "--fault", "wrong-content-type",
+                  "--fault", "transient-503")  # fmt: skip
+    out = tmp_path / "statement.json"
+    env = {**os.environ, "CONFORMANCE_PACKAGE_PATH": str(SHARED)}
+    command = [sys.executable, "-m", "conformance", "test-server", base, "--standard", "uk-core-stu2",
+               "--patient", PATIENT, "--offline", "--out", str(out), "--html", str(tmp_path / "page.html")]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert run.returncode == 1, run.stderr
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert data["statement_version"] == "1.1"
+    tests = {test["id"]: test for test in data["results"]["api"]["tests"]}
+    assert tests["valid.UKCore-Patient"]["outcome"] == "fail"
+    assert "not-a-gender" in tests["valid.UKCore-Patient"]["reason"]
+    assert tests["search.UKCore-AllergyIntolerance.patient"]["outcome"] == "fail"
+    assert "500" in tests["search.UKCore-AllergyIntolerance.patient"]["reason"]
+    assert tests["protocol.content-type"]["outcome"] == "fail"
+    assert "text/plain" in tests["protocol.content-type"]["reason"]
+    # 503 answers were retried (Retry-After: 0) and are in the evidence too.
+    assert any(exchange["status"] == 503 for exchange in data["evidence"]["api"]["exchanges"])
+
+    verify = [sys.executable, "-m", "conformance", "verify", str(out)]
+    accepted = subprocess.run(verify, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert accepted.returncode == 0, accepted.stdout + accepted.stderr
+
+    exchange = next(x for x in data["evidence"]["api"]["exchanges"] if x["response_body"].startswith("{"))
+    exchange["response_body"] = exchange["response_body"].replace("{", "{ ", 1)
+    out.write_text(json.dumps(data), encoding="utf-8")
+    refused = subprocess.run(verify, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert refused.returncode == 1
+    assert exchange["id"] in refused.stdout + refused.stderr
+
+
+def test_verify_revalidates_the_recorded_bodies_offline(
+    server: Server, tester: ServerTester, tmp_path: Path, shared_settings: Settings
+) -> None:
+    statement = tester.test(server("--fault", "invalid-resources"), PRODUCT, options=OPTIONS)
+    path = tmp_path / "statement.json"
+    path.write_text(statement_json(statement), encoding="utf-8")
+    checks = {check.name: check for check in verify_statement(path, settings=shared_settings).checks}
+    assert checks["exchanges"].status == "pass"
+    assert checks["re-validation"].status == "pass", checks["re-validation"].detail
+    # A recorded resource said valid that is not: re-validation tells.
+    data = json.loads(path.read_text(encoding="utf-8"))
+    record = next(r for r in data["evidence"]["api"]["resources"] if r["resource_type"] == "Patient")
+    record["valid"] = True
+    path.write_text(json.dumps(data), encoding="utf-8")
+    again = {check.name: check for check in verify_statement(path, settings=shared_settings).checks}
+    assert again["re-validation"].status == "fail"
+
+
+def test_client_credentials_tokens_are_renewed_and_secrets_never_recorded(
+    server: Server, tester: ServerTester
+) -> None:
+    secret = "s3cret-" + os.urandom(8).hex()
+    base = server("--fault", "token", "--fault", "expiring-token", "--client-secret", secret)
+    auth = ClientCredentials(f"{base}/token", "conformance-tester", "system/*.read", client_secret=secret)
+    statement = tester.test(base, PRODUCT, auth=auth, options=OPTIONS)
+    text = statement_json(statement)
+    assert _outcomes(statement)["search.UKCore-Patient._id"] == "pass"
+    assert len(auth.issued()) > 1  # tokens live two seconds: renewed during the run
+    for value in (secret, *auth.secrets()):
+        assert value not in text
+    api = statement.evidence.api
+    assert api is not None and api.auth == "OAuth2 client credentials (client secret)"
+    assert all(x.request_headers.get("authorization") in (None, "[removed]") for x in api.exchanges)
+
+
+@pytest.mark.parametrize("algorithm", ["RS384", "ES384"])
+def test_smart_backend_services_with_either_key(
+    server: Server, tester: ServerTester, tmp_path: Path, algorithm: str
+) -> None:
+    key = (
+        rsa.generate_private_key(65537, 2048)
+        if algorithm == "RS384"
+        else ec.generate_private_key(ec.SECP384R1())
+    )
+    private, public = tmp_path / "client.pem", tmp_path / "client.pub.pem"
+    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))  # fmt: skip
+    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                     serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
+    base = server("--fault", "token", "--client-key", str(public))
+    auth = BackendServices(f"{base}/token", "conformance-tester", "system/*.read", key_path=private,
+                           algorithm=algorithm)  # type: ignore[arg-type]  # fmt: skip
+    statement = tester.test(base, PRODUCT, auth=auth, options=ServerTestOptions(patients=(PATIENT,)))
+    assert _outcomes(statement)["read.UKCore-Patient"] == "pass"
+    text = statement_json(statement)
+    assert all(value not in text for value in auth.secrets())
+    assert "BEGIN" not in text
+
+
+def test_a_slow_server_times_out_with_a_clear_reason(server: Server) -> None:
+    base = server("--fault", "slow", "--delay-ms", "1500")
+    with ApiClient(base, politeness=Politeness(timeout=0.3, retries=1, backoff=0.01)) as client:
+        reply = client.get("metadata")
+    assert reply.status is None and reply.error == "no answer within the timeout"
+    assert len(client.exchanges) == 2  # retried once
+
+
+def test_only_reads_unless_writes_are_allowed_and_the_budget_holds(server: Server) -> None:
+    base = server()
+    with ApiClient(base, politeness=Politeness(max_requests=1)) as client:
+        with pytest.raises(UsageError, match="allow writes"):
+            client.request("DELETE", f"{base}/Patient/{PATIENT}")
+        with pytest.raises(UsageError, match="outside the server"):
+            client.get("http://127.0.0.1:9/metadata")
+        assert client.get("metadata").status == 200
+        with pytest.raises(Exception, match="budget"):
+            client.get("metadata")
+
+
+def test_tls_failure_is_named(server: Server) -> None:
+    base = server().replace("http://", "https://")
+    with ApiClient(base, politeness=Politeness(retries=0)) as client:
+        reply = client.get("metadata")
+    assert reply.error is not None and reply.error.startswith("TLS failure")
+
+
+def test_the_page_opens_a_failing_tests_exchange_without_scripts(
+    server: Server, tester: ServerTester
+) -> None:
+    statement = tester.test(server("--fault", "server-error"), PRODUCT, options=OPTIONS)
+    page = render_html(statement)
+    assert "<script" not in page
+    assert 'id="api-search.UKCore-AllergyIntolerance.patient"' in page
+    assert "<details>" in page and "database unavailable" in page
+
+
+def _tests_of(statements: Sequence[Statement]) -> list[dict[str, str]]:
+    return [_outcomes(statement) for statement in statements]
