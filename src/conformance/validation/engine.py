@@ -28,6 +28,7 @@ from conformance.validation import measure, questionnaire
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
 from conformance.validation.definitional import DefinitionalChecks
+from conformance.validation.element_ids import duplicate_ids
 from conformance.validation.extensions import ExtensionChecks
 from conformance.validation.invariants import InvariantChecks
 from conformance.validation.narrative import NarrativeChecks
@@ -348,6 +349,13 @@ class Engine:
         self.bundles.check(walker, resource, loc, frame)
         self.definitional.check(walker, resource, loc, frame)
         self._questionnaire(walker, resource, loc, frame)
+        for element_id, path in duplicate_ids(resource):
+            walker.report.error(
+                "business-rule",
+                "structure.duplicate-id",
+                f"Duplicate id value '{element_id}'",
+                _loc_at(loc, path),
+            )
         if resource.get("resourceType") == "MeasureReport" and self.context.fhir_version is FhirVersion.R4:
             self._measure_report(walker, resource, loc, frame)
 

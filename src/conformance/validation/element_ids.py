@@ -1,0 +1,48 @@
+"""Element ids are unique within a resource (the HL7 validator's DUPLICATE_ID rule).
+
+The `id` of every element of one resource (not of the resources nested in it, which are their own scope)
+must differ from every other's. A StructureDefinition's snapshot is a scope of its own, as in the HL7
+validator, since it repeats the differential's element ids by design.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+Path = tuple[str | int, ...]
+
+
+def duplicate_ids(resource: Mapping[str, Any]) -> list[tuple[str, Path]]:
+    """(id, path from the resource) of each element whose id an earlier element of the resource has."""
+    found: list[tuple[str, Path]] = []
+    scopes: dict[str, set[str]] = {}
+    for scope, element_id, path in _element_ids(resource):
+        seen = scopes.setdefault(scope, set())
+        if element_id in seen:
+            found.append((element_id, path))
+        seen.add(element_id)
+    return found
+
+
+def _element_ids(resource: Mapping[str, Any]) -> Iterator[tuple[str, str, Path]]:
+    """(scope, id, path) for every element below the resource root, in document order."""
+    pending: list[tuple[str, Path, Any]] = [("", (), resource)]
+    while pending:
+        scope, path, node = pending.pop()
+        if isinstance(node, list):
+            pending.extend((scope, (*path, index), item) for index, item in reversed(list(enumerate(node))))
+            continue
+        if not isinstance(node, Mapping) or (path and isinstance(node.get("resourceType"), str)):
+            continue  # a primitive value, or a nested resource (checked on its own)
+        element_id = node.get("id")
+        if path and isinstance(element_id, str) and element_id:
+            yield scope, element_id, path
+        children = [(key, value) for key, value in node.items() if isinstance(value, Mapping | list)]
+        for key, value in reversed(children):
+            inner = "snapshot" if not path and key == "snapshot" and _is_definition(node) else scope
+            pending.append((inner, (*path, key.removeprefix("_")), value))
+
+
+def _is_definition(resource: Mapping[str, Any]) -> bool:
+    return resource.get("resourceType") == "StructureDefinition"
