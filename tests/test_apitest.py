@@ -143,12 +143,34 @@ def test_the_tester_finds_the_real_servers_deviations_from_the_search_spec(
 def test_faults_exit_1_named_in_the_statement_which_verifies_until_a_body_changes(
     server: Server, tmp_path: Path
 ) -> None:
-    base = server("--fault", "invalid-resources", "--fault", "server-error", "--fault", "wrong-content-type",
-                  "--fault", "transient-503")  # fmt: skip
+    base = server(
+        "--fault",
+        "invalid-resources",
+        "--fault",
+        "server-error",
+        "--fault",
+        "wrong-content-type",
+        "--fault",
+        "transient-503",
+    )
     out = tmp_path / "statement.json"
     env = {**os.environ, "CONFORMANCE_PACKAGE_PATH": str(SHARED)}
-    command = [sys.executable, "-m", "conformance", "test-server", base, "--standard", "uk-core-stu2",
-               "--patient", PATIENT, "--offline", "--out", str(out), "--html", str(tmp_path / "page.html")]  # fmt: skip
+    command = [
+        sys.executable,
+        "-m",
+        "conformance",
+        "test-server",
+        base,
+        "--standard",
+        "uk-core-stu2",
+        "--patient",
+        PATIENT,
+        "--offline",
+        "--out",
+        str(out),
+        "--html",
+        str(tmp_path / "page.html"),
+    ]
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert run.returncode == 1, run.stderr
     data = json.loads(out.read_text(encoding="utf-8"))
@@ -220,13 +242,20 @@ def test_smart_backend_services_with_either_key(
         else ec.generate_private_key(ec.SECP384R1())
     )
     private, public = tmp_path / "client.pem", tmp_path / "client.pub.pem"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))  # fmt: skip
-    public.write_bytes(key.public_key().public_bytes(serialization.Encoding.PEM,
-                                                     serialization.PublicFormat.SubjectPublicKeyInfo))  # fmt: skip
+    private.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    public.write_bytes(
+        key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
     base = server("--fault", "token", "--client-key", str(public))
-    auth = BackendServices(f"{base}/token", "conformance-tester", "system/*.read", key_path=private,
-                           algorithm=algorithm)  # type: ignore[arg-type]  # fmt: skip
+    auth = BackendServices(
+        f"{base}/token", "conformance-tester", "system/*.read", key_path=private, algorithm=algorithm
+    )  # type: ignore[arg-type]
     statement = tester.test(base, PRODUCT, auth=auth, options=ServerTestOptions(patients=(PATIENT,)))
     assert _outcomes(statement)["read.UKCore-Patient"] == "pass"
     text = statement_json(statement)

@@ -31,6 +31,7 @@ _RETRIED_STATUSES = frozenset({429, 502, 503, 504})
 _CREDENTIAL_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie"})
 _REMOVED = "[removed]"
 _WITHHELD = "[withheld: the token endpoint's answer holds credentials]"
+_WITHHELD_REQUEST = "[withheld: the token request holds credentials]"
 _MAX_REDIRECTS = 5
 FHIR_JSON = "application/fhir+json"
 
@@ -133,7 +134,7 @@ class ApiClient:
         return self.request("GET", self.url(path), headers=wanted, authenticated=authenticated)
 
     def post_search(self, resource_type: str, form: Mapping[str, str]) -> Reply:
-        body = httpx.QueryParams(dict(form)).__str__().encode("ascii")
+        body = str(httpx.QueryParams(dict(form))).encode("ascii")
         headers = {"Accept": FHIR_JSON, "Content-Type": "application/x-www-form-urlencoded"}
         return self.request("POST", self.url(f"{resource_type}/_search"), headers=headers, body=body)
 
@@ -149,7 +150,8 @@ class ApiClient:
         self._check_allowed(method, url)
         ids: list[str] = []
         for _hop in range(_MAX_REDIRECTS + 1):
-            reply = self._with_retries(method, url, headers or {}, body, authenticated, ids)
+            request = _Request(method, url, headers or {}, body)
+            reply = self._with_retries(request, authenticated=authenticated, ids=ids)
             location = reply.headers.get("location")
             if reply.status not in (301, 302, 303, 307, 308) or not location:
                 return _with_ids(reply, ids)
@@ -170,23 +172,15 @@ class ApiClient:
         parts = urlsplit(url)
         return (parts.scheme, parts.netloc.lower()) == self._origin
 
-    def _with_retries(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        authenticated: bool,
-        ids: list[str],
-    ) -> Reply:
+    def _with_retries(self, request: _Request, *, authenticated: bool, ids: list[str]) -> Reply:
         attempt, renewed = 0, False
         while True:
-            sent = dict(headers)
+            sent = dict(request.headers)
             if authenticated:
                 credential = self.auth.header(self._post_token)
                 if credential:
                     sent["Authorization"] = credential
-            reply = self._send(method, url, sent, body)
+            reply = self._send(_Request(request.method, request.url, sent, request.body))
             ids.append(reply.exchange)
             if reply.status == 401 and authenticated and not renewed:
                 # An expired or revoked token: fetch a new one once (a fixed bearer token stays refused).
@@ -205,25 +199,23 @@ class ApiClient:
 
     def _post_token(self, url: str, form: dict[str, str], headers: dict[str, str]) -> httpx.Response:
         """The token request: sent like the others, recorded with both bodies withheld."""
-        body = httpx.QueryParams(form).__str__().encode("ascii")
+        body = str(httpx.QueryParams(form)).encode("ascii")
         sent = {**headers, "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-        response = self._exchange("POST", url, sent, body, withhold=True)
+        response = self._exchange(_Request("POST", url, sent, body, withhold=True))
         if isinstance(response, str):
             raise AuthError(f"cannot reach the token endpoint {url}: {response}")
         return response
 
     # --- one exchange --------------------------------------------------------------------------------
 
-    def _send(self, method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Reply:
-        response = self._exchange(method, url, headers, body)
+    def _send(self, request: _Request) -> Reply:
+        response = self._exchange(request)
         exchange = self.exchanges[-1]
         if isinstance(response, str):
             return Reply(exchange.id, None, {}, b"", response)
         return Reply(exchange.id, response.status_code, _lower(response.headers), response.content)
 
-    def _exchange(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes | None, *, withhold: bool = False
-    ) -> httpx.Response | str:
+    def _exchange(self, request: _Request) -> httpx.Response | str:
         """Send one request and record it; the response, or the reason there is none."""
         with self._lock:
             if self._sent >= self.politeness.max_requests:
@@ -232,33 +224,28 @@ class ApiClient:
         started = time.monotonic()
         with self._slots:
             try:
-                response = self._http.request(method, url, headers=dict(headers), content=body)
+                response = self._http.request(
+                    request.method, request.url, headers=dict(request.headers), content=request.body
+                )
             except httpx.HTTPError as exc:
-                self._record(method, url, headers, body, None, b"", started, withhold, _failure(exc))
+                self._record(request, None, started=started, error=_failure(exc))
                 return _failure(exc)
-        self._record(method, url, headers, body, response, response.content, started, withhold, None)
+        self._record(request, response, started=started)
         return response
 
     def _record(
-        self,
-        method: str,
-        url: str,
-        headers: Mapping[str, str],
-        body: bytes | None,
-        response: httpx.Response | None,
-        content: bytes,
-        started: float,
-        withhold: bool,
-        error: str | None,
+        self, request: _Request, response: httpx.Response | None, *, started: float, error: str | None = None
     ) -> None:
         secrets = tuple(secret for secret in self.auth.secrets() if secret)
-        request_text = _WITHHELD.replace("answer", "request") if withhold and body else _text(body, secrets)
-        recorded_body, encoding, truncated = _recorded_body(content, secrets, withhold)
+        body = request.body
+        request_text = _WITHHELD_REQUEST if request.withhold and body else _text(body, secrets)
+        content = response.content if response is not None else b""
+        recorded_body, encoding, truncated = _recorded_body(content, secrets, request.withhold)
         exchange = ApiExchange(
             id=f"x{len(self.exchanges) + 1:04d}",
-            method=method,
-            url=clip(_scrub(url, secrets)),
-            request_headers=_headers(headers, secrets),
+            method=request.method,
+            url=clip(_scrub(request.url, secrets)),
+            request_headers=_headers(request.headers, secrets),
             request_body=request_text,
             request_body_sha256=_sha256(request_text.encode()) if request_text is not None else None,
             status=response.status_code if response is not None else None,
@@ -272,6 +259,15 @@ class ApiClient:
             error=clip(error) if error else None,
         )
         self.exchanges.append(exchange)
+
+
+@dataclass(frozen=True)
+class _Request:
+    method: str
+    url: str
+    headers: Mapping[str, str]
+    body: bytes | None
+    withhold: bool = False  # a token request: both bodies hold credentials
 
 
 def _recorded_body(content: bytes, secrets: tuple[str, ...], withhold: bool) -> tuple[str, Any, bool]:
@@ -319,7 +315,8 @@ def _failure(exc: httpx.HTTPError) -> str:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ssl.SSLError):
-            return f"TLS failure: {getattr(cause, 'reason', None) or cause} (the server's certificate or TLS setup)"
+            reason = getattr(cause, "reason", None) or cause
+            return f"TLS failure: {reason} (the server's certificate or TLS setup)"
         cause = cause.__cause__ or cause.__context__
     if isinstance(exc, httpx.TimeoutException):
         return "no answer within the timeout"

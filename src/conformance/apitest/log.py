@@ -20,6 +20,7 @@ class TestLog:
         outcome: ApiOutcome,
         reason: str,
         exchanges: Iterable[str] = (),
+        *,
         profile: str | None = None,
     ) -> None:
         unique = tuple(dict.fromkeys(exchanges))
@@ -41,6 +42,7 @@ class TestLog:
         failures: list[str],
         passed: str,
         exchanges: Iterable[str] = (),
+        *,
         profile: str | None = None,
     ) -> None:
         """Pass with `passed`, or fail naming the first failures."""
@@ -48,9 +50,9 @@ class TestLog:
             shown = "; ".join(failures[:3]) + (
                 f" (and {len(failures) - 3} more)" if len(failures) > 3 else ""
             )
-            self.add(test_id, title, "fail", shown, exchanges, profile)
+            self.add(test_id, title, "fail", shown, exchanges, profile=profile)
         else:
-            self.add(test_id, title, "pass", passed, exchanges, profile)
+            self.add(test_id, title, "pass", passed, exchanges, profile=profile)
 
     def results(self, base_url: str, must_support: tuple[MustSupportSeen, ...]) -> ApiResults:
         counts = Counter(test.outcome for test in self.tests)

@@ -19,6 +19,7 @@ from conformance.apitest.log import TestLog
 from conformance.apitest.resources import ResourceChecker
 from conformance.apitest.searchparams import SearchParams
 from conformance.standards import ProfileRequirement
+from conformance.statements.model import ApiOutcome
 
 # Follow-up search parameters tried for each type, in order, when the type has them (US Core and UK Core
 # implementation guides ask for these alongside patient).
@@ -102,7 +103,7 @@ class ProfileTests:
             f"patient={query['patient']} found nothing, patient=Patient/{query['patient']} found "
             f"{len(found.resources)}: the server does not accept a plain id for a reference parameter",
             [*bare.exchanges, *found.exchanges],
-            profile.url,
+            profile=profile.url,
         )
         return self._search_test(profile, name, typed)
 
@@ -143,12 +144,17 @@ class ProfileTests:
         test_id = f"search.{name}.{'+'.join(sorted(query)) or 'type'}"
         title = f"GET {profile.type}?{shown}"
         if found.problem:
-            outcome = "error" if found.reply.status is None else "fail"
-            self.log.add(test_id, title, outcome, found.problem, found.exchanges, profile.url)
+            outcome: ApiOutcome = "error" if found.reply.status is None else "fail"
+            self.log.add(test_id, title, outcome, found.problem, found.exchanges, profile=profile.url)
             return found
         if not found.resources:
             self.log.add(
-                test_id, title, "not-demonstrated", "the search found nothing", found.exchanges, profile.url
+                test_id,
+                title,
+                "not-demonstrated",
+                "the search found nothing",
+                found.exchanges,
+                profile=profile.url,
             )
             return found
         failures = self._mismatches(profile.type, query, found)
@@ -161,7 +167,7 @@ class ProfileTests:
             failures,
             f"{len(found.resources)} resource(s), each matching the search",
             found.exchanges,
-            profile.url,
+            profile=profile.url,
         )
         return found
 
@@ -204,7 +210,12 @@ class ProfileTests:
         ids = [*small.exchanges, *whole.exchanges]
         if small.status != 200 or not isinstance(body, dict):
             self.log.add(
-                test_id, title, "fail", f"_count=1 answered {small.status or small.error}", ids, profile.url
+                test_id,
+                title,
+                "fail",
+                f"_count=1 answered {small.status or small.error}",
+                ids,
+                profile=profile.url,
             )
         elif len(whole.resources) <= 1:
             self.log.add(
@@ -213,11 +224,11 @@ class ProfileTests:
                 "not-demonstrated",
                 "one result or none: nothing to page through",
                 ids,
-                profile.url,
+                profile=profile.url,
             )
         elif len(entries) > 1:
             self.log.add(
-                test_id, title, "fail", f"_count=1 returned {len(entries)} entries", ids, profile.url
+                test_id, title, "fail", f"_count=1 returned {len(entries)} entries", ids, profile=profile.url
             )
         elif _next_link(body) is None:
             self.log.add(
@@ -227,7 +238,7 @@ class ProfileTests:
                 f"{len(whole.resources)} results exist, but with _count=1 the "
                 "Bundle has no next link to reach the others",
                 ids,
-                profile.url,
+                profile=profile.url,
             )
         else:
             following = self.client.get(str(_next_link(body)))
@@ -241,7 +252,7 @@ class ProfileTests:
                 if ok
                 else "the next link does not lead to more results",
                 [*ids, *following.exchanges],
-                profile.url,
+                profile=profile.url,
             )
 
     def _read_test(self, profile: ProfileRequirement, name: str, first: Found) -> None:
@@ -249,7 +260,9 @@ class ProfileTests:
         identifier = resource.get("id")
         test_id, title = f"read.{name}", f"GET {profile.type}/[id] of a resource found"
         if not isinstance(identifier, str):
-            self.log.add(test_id, title, "fail", "a resource found has no id", first.exchanges, profile.url)
+            self.log.add(
+                test_id, title, "fail", "a resource found has no id", first.exchanges, profile=profile.url
+            )
             return
         reply = self.client.get(f"{profile.type}/{identifier}")
         body = reply.json()
@@ -261,7 +274,12 @@ class ProfileTests:
         else:
             self.checker.check(body, reply.exchange, "")
         self.log.check(
-            test_id, title, failures, f"read {profile.type}/{identifier}", reply.exchanges, profile.url
+            test_id,
+            title,
+            failures,
+            f"read {profile.type}/{identifier}",
+            reply.exchanges,
+            profile=profile.url,
         )
 
     def _post_search_test(
@@ -287,13 +305,14 @@ class ProfileTests:
             failures,
             "the same resources",
             [*first.reply.exchanges, *reply.exchanges],
-            profile.url,
+            profile=profile.url,
         )
 
     def _unknown_parameter_test(
         self, profile: ProfileRequirement, name: str, query: Mapping[str, str], first: Found
     ) -> None:
-        # search.html: a server ignores parameters it does not know unless the client asks for strict handling.
+        # search.html: a server ignores parameters it does not know, unless the client asks for strict
+        # handling.
         extra = {**query, _UNKNOWN_PARAMETER: uuid.uuid4().hex[:8], "_count": str(self.limits.page_size)}
         reply = self.client.get(f"{profile.type}?{urlencode(extra)}", headers={"Prefer": "handling=lenient"})
         got = _ids(reply)
@@ -306,7 +325,8 @@ class ProfileTests:
             []
             if got == wanted
             else [
-                f"with an unknown parameter and Prefer: handling=lenient it found {len(got or ())} resource(s) instead "
+                "with an unknown parameter and Prefer: handling=lenient it found "
+                f"{len(got or ())} resource(s) instead "
                 f"of {len(wanted)}: the parameter was not ignored"
             ]
         )
@@ -316,7 +336,7 @@ class ProfileTests:
             failures,
             "ignored",
             [*first.reply.exchanges, *reply.exchanges],
-            profile.url,
+            profile=profile.url,
         )
 
     # --- validity and references ---------------------------------------------------------------------
@@ -327,7 +347,7 @@ class ProfileTests:
         test_id, title = f"valid.{name}", f"every {profile.type} returned conforms to {name}"
         if not returned:
             self.log.add(
-                test_id, title, "not-demonstrated", f"no {profile.type} was returned", (), profile.url
+                test_id, title, "not-demonstrated", f"no {profile.type} was returned", (), profile=profile.url
             )
             return
         failures = []
@@ -336,7 +356,7 @@ class ProfileTests:
             if not checked.valid:
                 failures.append(f"{profile.type}/{resource.get('id')}: {checked.first_error}")
         exchanges = sorted({exchange for _, exchange, _ in returned})
-        self.log.check(test_id, title, failures, f"all {len(returned)} valid", exchanges, profile.url)
+        self.log.check(test_id, title, failures, f"all {len(returned)} valid", exchanges, profile=profile.url)
 
     def _note_references(self, resource: Mapping[str, Any]) -> None:
         for reference in _references(resource):
@@ -358,10 +378,16 @@ class ProfileTests:
         test_id, title = f"references.{name}", f"references in {profile.type} resolve to valid resources"
         if not targets:
             self.log.add(
-                test_id, title, "not-demonstrated", "no relative references to follow", (), profile.url
+                test_id,
+                title,
+                "not-demonstrated",
+                "no relative references to follow",
+                (),
+                profile=profile.url,
             )
             return
-        failures, ids = [], []
+        failures: list[str] = []
+        ids: list[str] = []
         for reference in targets:
             reply = self.client.get(reference)
             ids.extend(reply.exchanges)
@@ -378,7 +404,7 @@ class ProfileTests:
             failures,
             f"{len(targets)} reference(s) resolved to valid resources",
             ids,
-            profile.url,
+            profile=profile.url,
         )
 
 

@@ -60,7 +60,7 @@ class ResourceChecker:
         errors = [issue for issue in issues if issue.severity.is_error]
         checked = Checked(not errors, f"{errors[0].location}: {errors[0].message}" if errors else "")
         self._done[(digest, ",".join(urls))] = checked
-        self.records.append(_record(resource, exchange, entry, urls, checked.valid, issues))
+        self.records.append(_record(resource, (exchange, entry), urls, checked.valid, issues))
         self._count(resource, profiles, issues)
         return checked
 
@@ -133,12 +133,13 @@ def _present(value: Any, steps: Sequence[str]) -> bool:
 
 def _record(
     resource: Mapping[str, Any],
-    exchange: str,
-    entry: str,
+    where: tuple[str, str],
     urls: tuple[str, ...],
     valid: bool,
     issues: Sequence[Issue],
 ) -> ApiResource:
+    """The record of one validated resource; `where` is (exchange id, place in the body)."""
+    exchange, entry = where
     identifier = resource.get("id")
     return ApiResource(
         exchange=exchange,
@@ -147,7 +148,7 @@ def _record(
         id=clip(identifier, 200) if isinstance(identifier, str) else None,
         profiles=urls,
         valid=valid,
-        issues=tuple(_issue(issue) for issue in issues if not issue.severity.value == "information"),
+        issues=tuple(_issue(issue) for issue in issues if issue.severity.value != "information"),
     )
 
 

@@ -75,11 +75,12 @@ class ServerTester:
         *,
         auth: Auth | None = None,
         options: ServerTestOptions = ServerTestOptions(),
-        run: RunDetails = RunDetails(),
+        run: RunDetails | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> Statement:
         """Test the server; ApiClientError when it cannot be reached at all."""
         used_auth = auth or NoAuth()
+        run = run or RunDetails()
         with ApiClient(base_url, used_auth, options.politeness, transport) as client:
             log, checker = TestLog(), ResourceChecker(self.standard, self.validator)
             self._tests(client, log, checker, options)
@@ -118,7 +119,7 @@ class ServerTester:
                         "error",
                         str(exc),
                         (),
-                        profile.url,
+                        profile=profile.url,
                     )
             protocol_tests(client, log, capability, _known_type(self.standard))
         except BudgetSpent as exc:
@@ -193,7 +194,7 @@ def test_server(
     *,
     auth: Auth | None = None,
     options: ServerTestOptions = ServerTestOptions(),
-    run: RunDetails = RunDetails(),
+    run: RunDetails | None = None,
 ) -> Statement:
     """Test one server (one-off; use ServerTester to test several)."""
     return ServerTester(standard, context).test(base_url, product, auth=auth, options=options, run=run)

@@ -38,8 +38,9 @@ from conformance.statements import Product, RunDetails, Statement, load_private_
 _AUTH_KINDS = ("none", "bearer", "client-credentials", "backend-services")
 _RECORDED = (
     "--standard", "--standards-dir", "--supplier", "--product", "--product-version", "--patient", "--auth",
-    "--token-url", "--client-id", "--scope", "--key-algorithm", "--max-requests", "--concurrency", "--timeout",
-    "--retries", "--page-size", "--max-pages", "--ig", "--package", "--package-path", "--offline", "--out",
+    "--token-url", "--client-id", "--scope", "--key-algorithm", "--max-requests", "--concurrency",
+    "--timeout", "--retries", "--page-size", "--max-pages", "--ig", "--package", "--package-path",
+    "--offline", "--out",
 )  # fmt: skip
 
 

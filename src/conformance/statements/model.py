@@ -2,10 +2,11 @@
 
 A pydantic model, versioned by `statement_version`: 1.0 attests to payload files; 1.1 adds the optional
 `results.api` and `evidence.api` parts written by `conformance test-server` (a statement without them
-is the same as in 1.0, so 1.0 statements read, verify and keep their signatures). Its JSON Schema is generated from this model
-(`conformance.statements.schema`), committed as docs/schema/statement-<version>.schema.json, and every
-statement written or read is checked against it. The statement holds no floating-point numbers, so its
-canonical JSON form (sorted keys, no whitespace, UTF-8) is the same on every platform.
+is the same as in 1.0, so 1.0 statements read, verify and keep their signatures). Its JSON Schema is
+generated from this model (`conformance.statements.schema`), committed as
+docs/schema/statement-<version>.schema.json, and every statement written or read is checked against it.
+The statement holds no floating-point numbers, so its canonical JSON form (sorted keys, no whitespace,
+UTF-8) is the same on every platform.
 """
 
 from __future__ import annotations

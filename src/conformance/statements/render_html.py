@@ -281,5 +281,6 @@ def _exchange(exchange: ApiExchange) -> str:
     cut = body[:_SHOWN_BODY] + ("\n…" if len(body) > _SHOWN_BODY else "")
     return (
         f"<details><summary>{e(exchange.method)} {e(exchange.url)} → {e(status)}</summary>"
-        f"<pre>{e(headers)}\n\n{e(cut)}</pre><small>sha256 {e(exchange.response_body_sha256)}</small></details>"
+        f"<pre>{e(headers)}\n\n{e(cut)}</pre>"
+        f"<small>sha256 {e(exchange.response_body_sha256)}</small></details>"
     )
