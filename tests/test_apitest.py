@@ -3,32 +3,48 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import http.server
 import json
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
+import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from conformance.apitest import (
     ApiClient,
     BackendServices,
+    BearerAuth,
     ClientCredentials,
     Politeness,
     ServerTester,
     ServerTestOptions,
 )
+from conformance.apitest.auth import Algorithm
 from conformance.context import Context
 from conformance.errors import UsageError
 from conformance.settings import Settings
 from conformance.standards import load_standard
-from conformance.statements import Product, Statement, render_html, statement_json
+from conformance.statements import (
+    Product,
+    Statement,
+    compare,
+    render_compare_text,
+    render_html,
+    render_markdown,
+    statement_json,
+)
+from conformance.statements.signing import pae
 from conformance.statements.verify import verify_statement
 
 REPO = Path(__file__).resolve().parents[1]
@@ -234,7 +250,7 @@ def test_client_credentials_tokens_are_renewed_and_secrets_never_recorded(
 
 @pytest.mark.parametrize("algorithm", ["RS384", "ES384"])
 def test_smart_backend_services_with_either_key(
-    server: Server, tester: ServerTester, tmp_path: Path, algorithm: str
+    server: Server, tester: ServerTester, tmp_path: Path, algorithm: Algorithm
 ) -> None:
     key = (
         rsa.generate_private_key(65537, 2048)
@@ -255,7 +271,7 @@ def test_smart_backend_services_with_either_key(
     base = server("--fault", "token", "--client-key", str(public))
     auth = BackendServices(
         f"{base}/token", "conformance-tester", "system/*.read", key_path=private, algorithm=algorithm
-    )  # type: ignore[arg-type]
+    )
     statement = tester.test(base, PRODUCT, auth=auth, options=ServerTestOptions(patients=(PATIENT,)))
     assert _outcomes(statement)["read.UKCore-Patient"] == "pass"
     text = statement_json(statement)
@@ -300,5 +316,189 @@ def test_the_page_opens_a_failing_tests_exchange_without_scripts(
     assert "<details>" in page and "database unavailable" in page
 
 
-def _tests_of(statements: Sequence[Statement]) -> list[dict[str, str]]:
-    return [_outcomes(statement) for statement in statements]
+def test_the_standards_own_capability_statement_adds_required_search_parameters(
+    server: Server, tester: ServerTester
+) -> None:
+    requirement = {
+        "resourceType": "CapabilityStatement",
+        "url": "http://example.org/fhir/CapabilityStatement/ukcore-server-requirements",
+        "status": "draft",
+        "kind": "requirements",
+        "date": "2026-01-01",
+        "fhirVersion": "4.0.1",
+        "format": ["json"],
+        "rest": [
+            {
+                "mode": "server",
+                "resource": [
+                    {
+                        "type": "Patient",
+                        "profile": "https://fhir.hl7.org.uk/StructureDefinition/UKCore-Patient",
+                        "interaction": [{"code": "read"}, {"code": "search-type"}, {"code": "vread"}],
+                        "searchParam": [
+                            {"name": "birthdate", "type": "date"},
+                            {"name": "name", "type": "string"},
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
+    context = tester.validator.context.with_resources([requirement])
+    demanding = ServerTester(tester.standard, context)
+    statement = demanding.test(server(), PRODUCT, options=OPTIONS)
+    outcomes = _outcomes(statement)
+    assert outcomes["search.UKCore-Patient.name"] == "pass"
+    assert "search.UKCore-Patient.birthdate" in outcomes
+    capability = _test(statement, "capability.resource.Patient")
+    assert capability.outcome == "fail" and "interaction vread is not declared" in capability.reason
+
+
+def test_a_fixed_bearer_token_is_sent_and_kept_out_of_the_evidence(server: Server) -> None:
+    base = server("--fault", "token")
+    with ApiClient(base, BearerAuth("not-a-real-token-" + os.urandom(6).hex())) as client:
+        refused = client.get(f"Patient/{PATIENT}")
+        token = client.auth.secrets()[0]
+        assert refused.status == 401  # the server knows no such token; a fixed token cannot be renewed
+        assert len(client.exchanges) == 2
+        text = "".join(exchange.model_dump_json() for exchange in client.exchanges)
+    assert token not in text and "[removed]" in text
+
+
+class _Redirecting(http.server.BaseHTTPRequestHandler):
+    """Not a FHIR server: redirects /away to another origin and /here to /target (a Patient); answers
+    everything else with JSON nested far deeper than any parser's recursion limit."""
+
+    def do_GET(self) -> None:
+        if self.path in ("/here", "/away"):
+            self.send_response(302)
+            self.send_header(
+                "Location", "http://127.0.0.2:9/elsewhere" if self.path == "/away" else "/target"
+            )
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = b'{"resourceType":"Patient","id":"x"}' if self.path == "/target" else b"[" * 100_000
+        self.send_response(200)
+        self.send_header("Content-Type", "application/fhir+json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self) -> None:
+        self.do_GET()
+
+    def log_message(self, *_: object) -> None:
+        return None
+
+
+@pytest.fixture
+def redirecting() -> Iterator[str]:
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+
+
+def test_redirects_are_followed_only_within_the_servers_origin(redirecting: str) -> None:
+    with ApiClient(redirecting) as client:
+        followed = client.get("here")
+        refused = client.get("away")
+    assert followed.status == 200 and followed.json() == {"resourceType": "Patient", "id": "x"}
+    assert len(followed.exchanges) == 2
+    assert refused.status == 302 and refused.error is not None and "another origin" in refused.error
+    assert all("127.0.0.2" not in exchange.url for exchange in client.exchanges)
+
+
+def test_retry_after_is_honoured_and_retries_are_recorded(server: Server) -> None:
+    base = server("--fault", "transient-503")
+    with ApiClient(base, politeness=Politeness(retries=2, backoff=5.0)) as client:
+        replies = [client.get("metadata") for _ in range(3)]
+    # The third request met a 503 with Retry-After: 0, so it was retried at once (not after 5 s backoff).
+    assert [reply.status for reply in replies] == [200, 200, 200]
+    assert [exchange.status for exchange in client.exchanges] == [200, 200, 503, 200]
+    assert replies[2].exchanges == ("x0003", "x0004")
+
+
+def test_unreachable_or_tls_failures_exit_2_with_a_clear_message(server: Server, tmp_path: Path) -> None:
+    base = server().replace("http://", "https://")
+    env = {**os.environ, "CONFORMANCE_PACKAGE_PATH": str(SHARED)}
+    command = [sys.executable, "-m", "conformance", "test-server", base, "--standard", "uk-core-stu2",
+               "--offline", "--retries", "0", "--out", str(tmp_path / "s.json")]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert run.returncode == 2
+    assert "TLS failure" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_hostile_bodies_are_failed_tests_not_crashes(tester: ServerTester, redirecting: str) -> None:
+    statement = tester.test(redirecting, PRODUCT, options=OPTIONS)
+    outcomes = _outcomes(statement)
+    assert outcomes["capability.available"] == "fail"
+    searches = [outcome for test_id, outcome in outcomes.items() if test_id.startswith("search.")]
+    assert searches and set(searches) == {"fail"}
+    assert statement.results.verdict == "non-conformant"
+    reason = _test(statement, "search.UKCore-Patient._id").reason
+    assert "did not answer with a searchset Bundle" in reason or "answered" in reason
+
+
+def test_markdown_and_compare_show_api_results(server: Server, tester: ServerTester) -> None:
+    statement = tester.test(server("--fault", "server-error"), PRODUCT, options=OPTIONS)
+    markdown = render_markdown(statement)
+    assert "## Tests of the live server" in markdown
+    assert "search.UKCore-AllergyIntolerance.patient" in markdown
+    text = render_compare_text(compare([statement, statement]))
+    assert "API TESTS" in text and "Failed (" in text
+
+
+def test_a_signed_1_0_statement_still_reads_and_verifies(tmp_path: Path) -> None:
+    key = Ed25519PrivateKey.generate()
+    data = json.loads(_legacy_statement_text())
+    body = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    signature = key.sign(pae("application/vnd.fhir-conformance.statement+json", body))
+    public = key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    data["signature"] = {
+        "format": "dsse-v1-ed25519",
+        "payload_type": "application/vnd.fhir-conformance.statement+json",
+        "key_id": "sha256:" + hashlib.sha256(public).hexdigest(),
+        "public_key": base64.b64encode(public).decode("ascii"),
+        "signature": base64.b64encode(signature).decode("ascii"),
+    }
+    written = tmp_path / "old.json"
+    written.write_text(json.dumps(data, indent=2), encoding="utf-8")
+    checks = {check.name: check for check in verify_statement(written).checks}
+    assert checks["schema"].status == "pass" and "1.0" in checks["schema"].detail
+    assert checks["signature"].status == "pass", checks["signature"].detail
+    data["results"]["api"] = {
+        "base_url": "http://x",
+        "outcome": "pass",
+        "reason": "",
+        "counts": {},
+        "tests": [],
+    }
+    written.write_text(json.dumps(data), encoding="utf-8")
+    assert verify_statement(written).checks[0].status == "fail"  # a 1.0 statement holds no API results
+
+
+def _legacy_statement_text() -> str:
+    """A statement as format 1.0 wrote it (no fields added since)."""
+    zero = "0" * 64
+    return json.dumps({
+        "statement_version": "1.0",
+        "subject": {"supplier": "S", "product": "P", "product_version": "1", "payload_count": 0,
+                    "payload_set_sha256": hashlib.sha256(b"").hexdigest()},
+        "standard": {"id": "x", "title": "X", "publisher": "P", "description": "", "fhir_version": "4.0.1",
+                     "definition_sha256": zero, "package_ranges": [], "packages": [], "profiles": []},
+        "results": {"verdict": "not-tested", "reason": "nothing", "rests_on_draft_profiles": False,
+                    "profiles": [], "unreadable_payloads": 0, "out_of_scope": [], "suppressed_issues": 0},
+        "evidence": {"payloads": []},
+        "environment": {"tool": "fhir-conformance", "tool_version": "0.1", "python_version": "3.11",
+                        "terminology": {"kind": "offline", "description": "offline", "server": None,
+                                        "editions": [], "answers_file": None, "answers_sha256": None},
+                        "suppressions": []},
+        "provenance": {"generated_at": "2026-01-01T00:00:00Z", "generated_by": "t", "command": "c"},
+    })  # fmt: skip

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 from xml.etree.ElementTree import ParseError
 
@@ -19,6 +20,7 @@ from defusedxml import ElementTree
 
 from conformance.apitest.client import FHIR_JSON, ApiClient, Reply
 from conformance.apitest.log import TestLog
+from conformance.apitest.requirements import TypeRequirements
 from conformance.statements.model import ApiExchange
 from conformance.validation import Validator
 
@@ -26,12 +28,18 @@ FHIR_XML = "application/fhir+xml"
 _FHIR_NAMESPACE = "{http://hl7.org/fhir}"
 
 
+@dataclass(frozen=True)
+class Expected:
+    """What the server's CapabilityStatement should say: the standard's FHIR version, its profiles by
+    resource type, and what the standard's own CapabilityStatements require per type."""
+
+    fhir_version: str
+    scope: Mapping[str, Sequence[str]]
+    requirements: Mapping[str, TypeRequirements]
+
+
 def capability_tests(
-    client: ApiClient,
-    log: TestLog,
-    validator: Validator,
-    fhir_version: str,
-    scope: Mapping[str, Sequence[str]],
+    client: ApiClient, log: TestLog, validator: Validator, expected: Expected
 ) -> Mapping[str, Any] | None:
     """The CapabilityStatement tests; the statement itself, when one came back."""
     reply = client.get("metadata", authenticated=False)
@@ -56,6 +64,7 @@ def capability_tests(
         ids,
     )
     declared = str(body.get("fhirVersion", ""))
+    fhir_version = expected.fhir_version
     wanted = ".".join(fhir_version.split(".")[:2])
     log.check(
         "capability.fhir-version",
@@ -74,13 +83,11 @@ def capability_tests(
         "JSON declared",
         ids,
     )
-    _declared_types(log, body, scope, ids)
+    _declared_types(log, body, expected, ids)
     return body
 
 
-def _declared_types(
-    log: TestLog, body: Mapping[str, Any], scope: Mapping[str, Sequence[str]], ids: Sequence[str]
-) -> None:
+def _declared_types(log: TestLog, body: Mapping[str, Any], expected: Expected, ids: Sequence[str]) -> None:
     resources = {
         str(entry.get("type")): entry
         for rest in body.get("rest") or ()
@@ -88,10 +95,11 @@ def _declared_types(
         for entry in rest.get("resource") or ()
         if isinstance(entry, dict)
     }
-    for resource_type, profiles in sorted(scope.items()):
+    for resource_type, profiles in sorted(expected.scope.items()):
         entry = resources.get(resource_type)
+        required = expected.requirements.get(resource_type, TypeRequirements())
         test_id = f"capability.resource.{resource_type}"
-        title = f"{resource_type}: its profiles, read and search are declared"
+        title = f"{resource_type}: its profiles, interactions and search parameters are declared"
         if entry is None:
             log.add(test_id, title, "fail", f"{resource_type} is not declared", ids)
             continue
@@ -102,10 +110,18 @@ def _declared_types(
         interactions = {str(i.get("code")) for i in entry.get("interaction") or () if isinstance(i, dict)}
         failures += [
             f"interaction {code} is not declared"
-            for code in ("read", "search-type")
+            for code in required.interactions
             if code not in interactions
         ]
-        log.check(test_id, title, failures, "declared with its profiles, read and search", ids)
+        params = {str(p.get("name")) for p in entry.get("searchParam") or () if isinstance(p, dict)}
+        failures += [
+            f"search parameter {name} is not declared"
+            for name in required.search_params
+            if name not in params
+        ]
+        log.check(
+            test_id, title, failures, "declared with its profiles, interactions and search parameters", ids
+        )
 
 
 def declared_search_params(capability: Mapping[str, Any] | None, resource_type: str) -> set[str] | None:

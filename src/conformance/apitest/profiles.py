@@ -16,6 +16,7 @@ from urllib.parse import urlencode
 
 from conformance.apitest.client import ApiClient, Reply
 from conformance.apitest.log import TestLog
+from conformance.apitest.requirements import TypeRequirements
 from conformance.apitest.resources import ResourceChecker
 from conformance.apitest.searchparams import SearchParams
 from conformance.standards import ProfileRequirement
@@ -55,6 +56,7 @@ class ProfileTests:
     params: SearchParams
     checker: ResourceChecker
     limits: Limits = field(default_factory=Limits)
+    requirements: Mapping[str, TypeRequirements] = field(default_factory=dict)
     references_seen: dict[str, set[str]] = field(default_factory=dict)
 
     def run(self, profile: ProfileRequirement, patients: Sequence[str]) -> None:
@@ -188,6 +190,13 @@ class ProfileTests:
     def _follow_ups(self, profile: ProfileRequirement, name: str, first: Found) -> None:
         resource = first.resources[0][0]
         base = {k: v for k, v in first.query.items() if k != "_id"}
+        required = self.requirements.get(profile.type, TypeRequirements()).search_params
+        # The standard's own required parameters first, each searched; then the usual ones.
+        for code in required:
+            param = self.params.get(profile.type, code)
+            value = self.params.search_value(param, resource) if param is not None else None
+            if param is not None and value is not None and code not in base:
+                self._search_test(profile, name, {**base, code: value})
         for code in FOLLOW_UPS.get(profile.type, _GENERAL_FOLLOW_UPS):
             param = self.params.get(profile.type, code)
             value = self.params.search_value(param, resource) if param is not None else None

@@ -18,10 +18,11 @@ import httpx
 
 from conformance import __version__
 from conformance.apitest.auth import Auth, AuthError, NoAuth
-from conformance.apitest.checks import capability_tests, content_type_test, protocol_tests
+from conformance.apitest.checks import Expected, capability_tests, content_type_test, protocol_tests
 from conformance.apitest.client import ApiClient, ApiClientError, BudgetSpent, Politeness
 from conformance.apitest.log import TestLog
 from conformance.apitest.profiles import Limits, ProfileTests
+from conformance.apitest.requirements import standard_requirements
 from conformance.apitest.resources import ResourceChecker
 from conformance.apitest.searchparams import SearchParams
 from conformance.context import Context
@@ -67,6 +68,7 @@ class ServerTester:
         self.record = standard_record(standard, context)
         self.validator = Validator(context, terminology=LocalTerminology(context, context.fhir_version))
         self.params = SearchParams(context, {profile.type for profile in standard.profiles})
+        self.requirements = standard_requirements(context, standard)
 
     def test(
         self,
@@ -103,12 +105,11 @@ class ServerTester:
         for profile in self.standard.profiles:
             scope.setdefault(profile.type, []).append(profile.url)
         try:
-            capability = capability_tests(
-                client, log, self.validator, self.standard.fhir_version.value, scope
-            )
+            expected = Expected(self.standard.fhir_version.value, scope, self.requirements)
+            capability = capability_tests(client, log, self.validator, expected)
             if capability is None and not client.exchanges[-1].status:
                 raise ApiClientError(f"cannot reach {client.base_url}: {client.exchanges[-1].error}")
-            profile_tests = ProfileTests(client, log, self.params, checker, options.limits)
+            profile_tests = ProfileTests(client, log, self.params, checker, options.limits, self.requirements)
             for profile in _search_order(self.standard.profiles):
                 try:
                     profile_tests.run(profile, options.patients)
