@@ -35,6 +35,7 @@ def _command_modules() -> list[ModuleType]:
     from conformance.cli import (  # noqa: PLC0415
         assess_cmd,
         compare_cmd,
+        explain_cmd,
         framework_cmd,
         keygen_cmd,
         packages_cmd,
@@ -50,7 +51,7 @@ def _command_modules() -> list[ModuleType]:
 
     return [
         packages_cmd, sample_cmd, validate_cmd, snapshot_cmd, assess_cmd, verify_cmd, compare_cmd, keygen_cmd,
-        framework_cmd, register_cmd, serve_cmd, standards_cmd, test_server_cmd,
+        framework_cmd, register_cmd, serve_cmd, standards_cmd, test_server_cmd, explain_cmd,
     ]  # fmt: skip
 
 
