@@ -24,6 +24,7 @@ JsonPath = tuple[str | int, ...]
 UNKNOWN_PROPERTY = "generatedUnknownProperty"
 MISSING_CONTAINED = "#generated-missing-contained"
 NOT_A_CODE = "generated-not-a-code"
+NOT_A_TYPE = "GeneratedNotAResource"
 SKIPPED_NAMES = frozenset({"resourceType", "meta"})
 
 # A lexically invalid value for each primitive type, and the message id it must produce.
@@ -92,6 +93,10 @@ class Defect:
     description: str
     instance: dict[str, Any] = field(repr=False, compare=False)
     """A fresh copy of the instance, with the defect."""
+    constraint: str | None = None
+    """For `invariant.failed`: the key of the invariant that must fail (`cpt-2`)."""
+    in_base: bool = True
+    """The rule broken is also the base definition's: validating without the profile must report it too."""
 
 
 @dataclass(frozen=True)
@@ -128,9 +133,30 @@ class Walk:
     prohibited: list[Absent] = field(default_factory=list)
     slices: list[tuple[Site, ElementRule, list[int]]] = field(default_factory=list)
     """Sliced elements: the first occurrence, a slice, and the indexes of the items that match it."""
+    slicings: dict[tuple[JsonPath, str], ElementRule] = field(default_factory=dict)
+    """The sliced element's own rule (with its slicing), by the path of its parent and its JSON name."""
+    base: Walk | None = None
+    """The same instance walked with the base definition of its type, when the walk is of a profile."""
+    _base_sites: dict[JsonPath, Site] | None = field(default=None, repr=False)
+
+    def base_site(self, site: Site) -> Site | None:
+        """The occurrence as the base definition governs it (None: the base does not reach it)."""
+        if self.base is None:
+            return site
+        if self._base_sites is None:
+            self._base_sites = {found.path: found for found in self.base.sites}
+        return self._base_sites.get(site.path)
+
+    def base_has_slice(self, first: Site, slice_rule: ElementRule) -> bool:
+        if self.base is None:
+            return True
+        return any(
+            site.path == first.path and rule.id == slice_rule.id and rule.min == slice_rule.min
+            for site, rule, _ in self.base.slices
+        )
 
 
-def _at(instance: Any, path: JsonPath) -> Any:
+def value_at(instance: Any, path: JsonPath) -> Any:
     node = instance
     for step in path:
         node = node[step]
@@ -181,6 +207,8 @@ class Label:
     message_id: str
     location: str
     description: str
+    in_base: bool = True
+    constraint: str | None = None
 
 
 Change = Callable[[dict[str, Any]], None]
@@ -243,14 +271,27 @@ class DefectMaker:
             found.sites.append(site)
             if isinstance(item, dict) and not self.shapes.is_resource_type(site.type_code):
                 inner = discriminator_paths(rule) if slice_rule is not None else place.discriminated
-                children = self.shapes.children(governing, item_type, plan)
+                children = self._extension_definition(item, item_type)
+                if children is not None:
+                    inner = (*inner, ("url",))  # the url chose the definition: changing it is another defect
+                else:
+                    children = self.shapes.children(governing, item_type, plan)
                 self._object(
                     item, _Place(site.path, site.location, inner, place.discriminating), children, found
                 )
         if rule.slices and first is not None:
+            found.slicings[(place.path, name)] = rule
             for slice_rule in rule.slices:
                 matched = [i for i, s in enumerate(assigned) if s is slice_rule]
                 found.slices.append((first, slice_rule, matched))
+
+    def _extension_definition(self, item: Mapping[str, Any], type_ref: TypeRef | None) -> Children | None:
+        """An extension the rule does not profile is held to its url's definition, as the validator does."""
+        url = item.get("url")
+        if type_ref is None or type_ref.code != "Extension" or type_ref.profiles or not isinstance(url, str):
+            return None
+        definition = self.shapes.plan(url) if "://" in url else None
+        return Children(tuple(definition.root.children), definition) if definition is not None else None
 
     # ---------------------------------------------------------------- slices
 
@@ -298,7 +339,12 @@ class DefectMaker:
 
     def defects(self, instance: dict[str, Any], plan: Plan) -> tuple[Defect, ...]:
         walk = self.walk(instance, plan)
-        made = [
+        changes = self.changes(walk, instance, plan)
+        return tuple(variant_with(instance, label, change) for label, change in changes)
+
+    def changes(self, walk: Walk, instance: dict[str, Any], plan: Plan) -> list[tuple[Label, Change]]:
+        """Every single change this maker knows for the walked instance, each labelled."""
+        return [
             *self._removed_required(walk, instance),
             *self._one_too_many(walk),
             *self._prohibited(walk),
@@ -313,7 +359,6 @@ class DefectMaker:
             *self._array_shapes(walk),
             *_whole_resource(plan),
         ]
-        return tuple(_defect(instance, label, change) for label, change in made)
 
     def _removed_required(self, walk: Walk, instance: dict[str, Any]) -> Iterator[tuple[Label, Change]]:
         seen: set[tuple[JsonPath, str]] = set()
@@ -321,18 +366,20 @@ class DefectMaker:
             if (
                 site.rule.min < 1
                 or site.rule.slice_name
-                or not _eligible(site)
+                or not eligible(site)
                 or (site.parent, site.key) in seen
             ):
                 continue
             seen.add((site.parent, site.key))
-            if len(_at(instance, site.parent)) < 2:
+            if len(value_at(instance, site.parent)) < 2:
                 continue  # removing the only content would leave an empty object: a different defect
+            base = walk.base_site(site)
             label = Label(
                 "remove-required",
                 "cardinality.min",
                 site.location,
                 f"removed {site.rule.id}, which needs at least {site.rule.min}",
+                in_base=base is not None and base.rule.min >= 1,
             )
             yield label, partial(_pop, site.parent, site.key)
 
@@ -342,13 +389,15 @@ class DefectMaker:
             last = site.index is not None and site.index == site.count - 1
             if rule.max is None or not rule.repeats or not last or site.count != rule.max:
                 continue
-            if rule.slice_name or rule.slices or not _eligible(site):
+            if rule.slice_name or rule.slices or not eligible(site):
                 continue
+            base = walk.base_site(site)
             label = Label(
                 "one-too-many",
                 "cardinality.max",
                 site.location,
                 f"repeated {rule.id}, which allows {rule.max}",
+                in_base=base is not None and base.rule.max is not None and base.rule.max <= site.count,
             )
             yield label, partial(_append_copy, site.parent, site.key, site.index or 0)
 
@@ -362,15 +411,16 @@ class DefectMaker:
                 "cardinality.max",
                 absent.location,
                 f"added {absent.rule.id}, which the profile prohibits (max 0)",
+                in_base=walk.base is None,
             )
             item = [value] if absent.rule.repeats else value
-            yield label, partial(_put, absent.parent, json_name(absent.rule, type_ref), item)
+            yield label, partial(put_value, absent.parent, json_name(absent.rule, type_ref), item)
 
     def _primitive_sites(self, walk: Walk) -> Iterator[Site]:
         seen: set[str] = set()
         for site in walk.sites:
             primitive = site.type_code in BAD_LEXICAL or site.type_code in ("boolean", "decimal")
-            if primitive and _eligible(site) and site.rule.id not in seen:
+            if primitive and eligible(site) and site.rule.id not in seen:
                 seen.add(site.rule.id)
                 yield site
 
@@ -382,7 +432,7 @@ class DefectMaker:
                 label = Label(
                     "bad-lexical", message_id, site.location, f"{site.type_code} {value!r} in {site.rule.id}"
                 )
-                yield label, partial(_set, site, value)
+                yield label, partial(set_value, site, value)
 
     def _wrong_json_type(self, walk: Walk) -> Iterator[tuple[Label, Change]]:
         seen: set[str] = set()
@@ -397,38 +447,53 @@ class DefectMaker:
                 site.location,
                 f"a JSON {type(value).__name__} for the {site.type_code} {site.rule.id}",
             )
-            yield label, partial(_set, site, value)
+            yield label, partial(set_value, site, value)
 
     def _changed_fixed(self, walk: Walk) -> Iterator[tuple[Label, Change]]:
         for site in walk.sites:
             fixed = site.rule.fixed
-            if fixed is None or not _eligible(site) or isinstance(fixed[1], dict | list):
+            if fixed is None or not eligible(site) or isinstance(fixed[1], dict | list):
                 continue
+            base = walk.base_site(site)
             label = Label(
-                "change-fixed", "fixed.mismatch", site.location, f"changed the fixed {site.rule.id}"
+                "change-fixed",
+                "fixed.mismatch",
+                site.location,
+                f"changed the fixed {site.rule.id}",
+                in_base=base is not None and base.rule.fixed == fixed,
             )
-            yield label, partial(_set, site, _other(site.type_code, fixed[1]))
+            yield label, partial(set_value, site, _other(site.type_code, fixed[1]))
 
     def _changed_pattern(self, walk: Walk) -> Iterator[tuple[Label, Change]]:
         for site in walk.sites:
             pattern = site.rule.pattern
-            changed = _unlike(pattern[1], site.type_code) if pattern is not None and _eligible(site) else None
+            changed = (
+                off_pattern(pattern[1], site.type_code) if pattern is not None and eligible(site) else None
+            )
             if changed is not None:
+                base = walk.base_site(site)
                 label = Label(
-                    "change-pattern", "pattern.mismatch", site.location, f"{site.rule.id} off its pattern"
+                    "change-pattern",
+                    "pattern.mismatch",
+                    site.location,
+                    f"{site.rule.id} off its pattern",
+                    in_base=base is not None and base.rule.pattern == pattern,
                 )
-                yield label, partial(_set, site, changed)
+                yield label, partial(set_value, site, changed)
 
     def _code_outside_value_set(self, walk: Walk) -> Iterator[tuple[Label, Change]]:
         for site in walk.sites:
             value_set = _required_value_set(site)
-            if value_set is None or not _eligible(site) or not self._listed_in_full(value_set):
+            if value_set is None or not eligible(site) or not self._listed_in_full(value_set):
                 continue
+            base = walk.base_site(site)
+            base_value_set = _required_value_set(base) if base is not None else None
             label = Label(
                 "code-not-in-value-set",
                 "binding.required.not-in-valueset",
                 site.location,
                 f"a code outside {value_set} in {site.rule.id}",
+                in_base=base_value_set is not None and self._listed_in_full(base_value_set),
             )
             yield label, partial(_set_with, site, partial(_outside_code, site.type_code))
 
@@ -445,6 +510,7 @@ class DefectMaker:
                 "slice.min",
                 first.location.rsplit("[", 1)[0],
                 f"removed the items of slice {slice_rule.id}, which needs {slice_rule.min}",
+                in_base=walk.base_has_slice(first, slice_rule),
             )
             yield label, partial(_remove_items, first, tuple(matched))
 
@@ -458,6 +524,7 @@ class DefectMaker:
                 "slice.max",
                 first.location.rsplit("[", 1)[0],
                 f"repeated an item of slice {slice_rule.id}, which allows {slice_rule.max}",
+                in_base=walk.base_has_slice(first, slice_rule),
             )
             yield label, partial(_append_copy, first.parent, first.key, matched[0])
 
@@ -465,8 +532,8 @@ class DefectMaker:
         for site in walk.sites:
             if (
                 site.type_code == "Reference"
-                and _eligible(site)
-                and isinstance(_at(instance, site.path), dict)
+                and eligible(site)
+                and isinstance(value_at(instance, site.path), dict)
             ):
                 label = Label(
                     "missing-contained",
@@ -474,13 +541,11 @@ class DefectMaker:
                     site.location,
                     f"{site.rule.id} refers to a contained resource that is not there",
                 )
-                yield label, partial(_put, site.path, "reference", MISSING_CONTAINED)
+                yield label, partial(put_value, site.path, "reference", MISSING_CONTAINED)
                 return
 
     def _array_shapes(self, walk: Walk) -> Iterator[tuple[Label, Change]]:
-        single = next(
-            (s for s in walk.sites if s.index is None and not s.rule.repeats and _eligible(s)), None
-        )
+        single = next((s for s in walk.sites if s.index is None and not s.rule.repeats and eligible(s)), None)
         if single is not None:
             label = Label("array-for-single", "structure.array-not-allowed", single.location, "a JSON array")
             yield label, partial(_set_with, single, _in_list)
@@ -488,7 +553,7 @@ class DefectMaker:
             (
                 s
                 for s in walk.sites
-                if s.index == 0 and s.count == 1 and _eligible(s) and not s.rule.slice_name
+                if s.index == 0 and s.count == 1 and eligible(s) and not s.rule.slice_name
             ),
             None,
         )
@@ -498,7 +563,7 @@ class DefectMaker:
             )
             yield unwrapped, partial(_unwrap, listed.parent, listed.key)
             emptied = Label("empty-array", "structure.empty-array", listed.location, "an empty JSON array")
-            yield emptied, partial(_put, listed.parent, listed.key, [])
+            yield emptied, partial(put_value, listed.parent, listed.key, [])
 
 
 def _whole_resource(plan: Plan) -> Iterator[tuple[Label, Change]]:
@@ -508,15 +573,23 @@ def _whole_resource(plan: Plan) -> Iterator[tuple[Label, Change]]:
         f"{plan.type}.{UNKNOWN_PROPERTY}",
         "an unknown property",
     )
-    yield unknown, partial(_put, (), UNKNOWN_PROPERTY, "x")
-    bad_type = Label("unknown-resource-type", "resource.type-unknown", plan.type, "an unknown resourceType")
-    yield bad_type, partial(_put, (), "resourceType", "GeneratedNotAResource")
+    yield unknown, partial(put_value, (), UNKNOWN_PROPERTY, "x")
+    bad_type = Label("unknown-resource-type", "resource.type-unknown", NOT_A_TYPE, "an unknown resourceType")
+    yield bad_type, partial(put_value, (), "resourceType", NOT_A_TYPE)
 
 
-def _defect(instance: dict[str, Any], label: Label, change: Change) -> Defect:
+def variant_with(instance: dict[str, Any], label: Label, change: Change) -> Defect:
     variant = copy.deepcopy(instance)
     change(variant)
-    return Defect(label.kind, label.message_id, label.location, label.description, variant)
+    return Defect(
+        label.kind,
+        label.message_id,
+        label.location,
+        label.description,
+        variant,
+        constraint=label.constraint,
+        in_base=label.in_base,
+    )
 
 
 def _on_itself(entry: ElementRule) -> bool:
@@ -525,7 +598,7 @@ def _on_itself(entry: ElementRule) -> bool:
     return slicing is not None and any(d.path.strip() in ("$this", "") for d in slicing.discriminators)
 
 
-def _eligible(site: Site) -> bool:
+def eligible(site: Site) -> bool:
     return not site.discriminating and site.key not in SKIPPED_NAMES
 
 
@@ -552,20 +625,20 @@ def _required_value_set(site: Site) -> str | None:
 
 
 def _pop(parent: JsonPath, key: str, instance: dict[str, Any]) -> None:
-    _at(instance, parent).pop(key)
+    value_at(instance, parent).pop(key)
 
 
-def _put(parent: JsonPath, key: str, value: Any, instance: dict[str, Any]) -> None:
-    _at(instance, parent)[key] = copy.deepcopy(value)
+def put_value(parent: JsonPath, key: str, value: Any, instance: dict[str, Any]) -> None:
+    value_at(instance, parent)[key] = copy.deepcopy(value)
 
 
 def _append_copy(parent: JsonPath, key: str, index: int, instance: dict[str, Any]) -> None:
-    items = _at(instance, parent)[key]
+    items = value_at(instance, parent)[key]
     items.append(copy.deepcopy(items[index]))
 
 
 def _unwrap(parent: JsonPath, key: str, instance: dict[str, Any]) -> None:
-    holder = _at(instance, parent)
+    holder = value_at(instance, parent)
     holder[key] = holder[key][0]
 
 
@@ -574,11 +647,11 @@ def _in_list(value: Any) -> list[Any]:
 
 
 def _set_with(site: Site, compute: Callable[[Any], Any], instance: dict[str, Any]) -> None:
-    _set(site, compute(_at(instance, site.path)), instance)
+    set_value(site, compute(value_at(instance, site.path)), instance)
 
 
-def _set(site: Site, value: Any, instance: dict[str, Any]) -> None:
-    parent = _at(instance, site.parent)
+def set_value(site: Site, value: Any, instance: dict[str, Any]) -> None:
+    parent = value_at(instance, site.parent)
     if site.index is None:
         parent[site.key] = value
     else:
@@ -586,7 +659,7 @@ def _set(site: Site, value: Any, instance: dict[str, Any]) -> None:
 
 
 def _remove_items(first: Site, indexes: Sequence[int], instance: dict[str, Any]) -> None:
-    parent = _at(instance, first.parent)
+    parent = value_at(instance, first.parent)
     kept = [item for i, item in enumerate(parent[first.key]) if i not in indexes]
     if kept:
         parent[first.key] = kept
@@ -606,7 +679,7 @@ def _other(type_code: str, current: Any) -> Any:
     return "generated-other" if current != "generated-other" else "generated-different"
 
 
-def _unlike(pattern: Any, type_code: str) -> Any:
+def off_pattern(pattern: Any, type_code: str) -> Any:
     """A value that does not match `pattern`: a primitive changed, or the codes of a coded pattern changed."""
     if not isinstance(pattern, Mapping):
         return _other(type_code, pattern)

@@ -1,0 +1,260 @@
+"""Mutation harness: single defects in real examples, validated with and without their profile.
+
+Every UK Core STU2 example (with the profile it is published for) and one FHIR R4 specification example of
+each domain resource type (with the profile it declares, else its type's core definition) is changed in one
+place at a time (`conformance.testing._mutations`): structure, cardinality, primitive format, required
+binding, fixed/pattern value, datatype invariant, reference target type, slicing and extension defects,
+each placed where the StructureDefinitions say the rule applies. Each variant is validated twice, naming
+the profile and naming none (its `meta.profile` claims removed), and must show:
+
+- the defect reported under the profile, with its message id (and invariant key) at or around its place;
+- the defect reported without the profile too when the base definition holds the same rule (read from
+  the definitions, never from a list of examples);
+- every error of the base validation also reported under the profile (same message id and location).
+
+And an example the base finds valid stays valid when its profile is named. Nothing is excused here: a
+defect the engine misses fails its example's test, with the list of misses. docs/mutation.md has the
+figures.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import tarfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.context import Context
+from conformance.definitions.plan import Plan
+from conformance.fhirversion import FhirVersion
+from conformance.outcome import Issue, Outcome
+from conformance.settings import Settings
+from conformance.testing._defects import Defect, DefectMaker
+from conformance.testing._generate import Codes
+from conformance.testing._mutations import FAMILIES, Mutator
+from conformance.testing._shapes import Shapes
+from conformance.validation import Validator
+
+pytestmark = pytest.mark.shared
+
+PACKAGES = Path(__file__).resolve().parents[1].parent / "shared" / "fhir-packages"
+UKCORE_EXAMPLES = PACKAGES / "_examples" / "ukcore-stu2"
+UKCORE_PROFILES = PACKAGES / "_examples" / "ukcore-stu2-profiles.json"
+R4_EXAMPLES = PACKAGES / "hl7.fhir.r4.examples#4.0.1.tgz"
+UKCORE = "fhir.r4.ukcore.stu2#2.0.2"
+CORE = "http://hl7.org/fhir/StructureDefinition/"
+PER_KIND = 3
+"""Defects of one kind kept per example (spread over the candidates), so the harness runs in minutes."""
+
+# Resources that define rather than record: the specification's conformance resources, not examples here.
+DEFINITIONAL = frozenset(
+    {
+        "CapabilityStatement",
+        "CodeSystem",
+        "CompartmentDefinition",
+        "ConceptMap",
+        "ExampleScenario",
+        "GraphDefinition",
+        "ImplementationGuide",
+        "MessageDefinition",
+        "NamingSystem",
+        "OperationDefinition",
+        "SearchParameter",
+        "StructureDefinition",
+        "StructureMap",
+        "TerminologyCapabilities",
+        "ValueSet",
+    }
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    instance: dict[str, Any]
+    profile: str
+
+
+# ---------------------------------------------------------------- the examples
+
+
+def _ukcore_names() -> list[str]:
+    return sorted(path.name for path in UKCORE_EXAMPLES.glob("*.json")) if UKCORE_EXAMPLES.is_dir() else []
+
+
+def _r4_members() -> dict[str, str]:
+    """One specification example per domain resource type (the first by file name): id -> archive member."""
+    if not R4_EXAMPLES.is_file():
+        return {}
+    chosen: dict[str, str] = {}
+    with tarfile.open(R4_EXAMPLES) as archive:
+        for member in sorted(archive.getnames()):
+            stem = member.removeprefix("package/").removesuffix(".json")
+            resource_type = stem.split("-", 1)[0]
+            named = member.endswith(".json") and "/" not in stem and resource_type[:1].isupper()
+            if not named or "-" not in stem or resource_type in DEFINITIONAL:
+                continue
+            chosen.setdefault(resource_type, member)
+    return {member.removeprefix("package/").removesuffix(".json"): member for member in chosen.values()}
+
+
+UKCORE_NAMES = _ukcore_names()
+R4_MEMBERS = _r4_members()
+
+
+def _params(names: Iterable[str], where: Path) -> list[Any]:
+    listed = sorted(names)
+    if not listed:
+        return [pytest.param("", marks=pytest.mark.skip(reason=f"needs the examples at {where}"))]
+    return [pytest.param(name, id=name.removesuffix(".json")) for name in listed]
+
+
+@cache
+def _ukcore_profiles() -> dict[str, str | None]:
+    mapping: dict[str, str | None] = json.loads(UKCORE_PROFILES.read_text(encoding="utf-8"))
+    return mapping
+
+
+@cache
+def _r4_instance(member: str) -> dict[str, Any]:
+    with tarfile.open(R4_EXAMPLES) as archive:
+        extracted = archive.extractfile(member)
+        assert extracted is not None
+        data: dict[str, Any] = json.loads(extracted.read())
+    return data
+
+
+def _ukcore_case(name: str) -> Case:
+    instance = json.loads((UKCORE_EXAMPLES / name).read_text(encoding="utf-8"))
+    return Case(name, instance, _ukcore_profiles()[name] or CORE + instance["resourceType"])
+
+
+def _r4_case(name: str, validator: Validator) -> Case:
+    instance = _r4_instance(R4_MEMBERS[name])
+    declared = (instance.get("meta") or {}).get("profile") or []
+    known = [url for url in declared if validator.engine.definitions.plan(url) is not None]
+    return Case(name, instance, known[0] if known else CORE + instance["resourceType"])
+
+
+# ---------------------------------------------------------------- the harness
+
+
+@dataclass(frozen=True)
+class Harness:
+    validator: Validator
+    mutator: Mutator
+
+    def plans(self, case: Case) -> tuple[Plan, Plan]:
+        definitions = self.validator.engine.definitions
+        plan: Plan | None = definitions.plan(case.profile)
+        assert plan is not None, f"{case.profile} is not in the loaded packages"
+        base: Plan | None = definitions.type_plan(plan.type)
+        assert base is not None
+        return plan, base
+
+    def mutants(self, case: Case) -> list[Defect]:
+        plan, base = self.plans(case)
+        return list(self.mutator.mutants(case.instance, plan, base, per_kind=PER_KIND))
+
+    def both(self, instance: dict[str, Any], profile: str) -> tuple[Outcome, Outcome]:
+        """The outcome naming the profile, and the outcome of the base (no profile named or claimed)."""
+        with_profile = self.validator.validate(instance, profiles=[profile])
+        return with_profile, self.validator.validate(_unclaimed(instance))
+
+    def faults(self, case: Case) -> Iterator[str]:
+        """Every way the engine fails the harness's properties on this example's defects."""
+        for defect in self.mutants(case):
+            with_profile, base = self.both(defect.instance, case.profile)
+            where = f"{FAMILIES[defect.kind]}/{defect.kind} {defect.message_id}"
+            where += f" ({defect.constraint})" if defect.constraint else ""
+            where += f" at {defect.location}"
+            if not reported(defect, with_profile):
+                yield f"{where}: not reported under the profile; got {_shown(with_profile.errors)}"
+            if defect.in_base and not reported(defect, base):
+                yield f"{where}: not reported by the base; got {_shown(base.errors)}"
+            lost = _keys(base.errors) - _keys(with_profile.errors)
+            if lost:
+                yield f"{where}: base errors missing under the profile: {sorted(lost)[:3]}"
+
+
+def _unclaimed(instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance with its `meta.profile` claims taken out, so that only the base definition applies."""
+    meta = instance.get("meta")
+    if not isinstance(meta, dict) or "profile" not in meta:
+        return instance
+    copied = copy.deepcopy(instance)
+    del copied["meta"]["profile"]
+    if not copied["meta"]:
+        del copied["meta"]
+    return copied
+
+
+def _related(found: str, expected: str) -> bool:
+    """The same place, or one inside the other (a missing element is reported on its parent)."""
+    shorter, longer = sorted((found, expected), key=len)
+    return longer == shorter or (longer.startswith(shorter) and longer[len(shorter)] in ".[")
+
+
+def reported(defect: Defect, outcome: Outcome) -> bool:
+    return any(
+        issue.message_id == defect.message_id
+        and (defect.constraint is None or issue.constraint == defect.constraint)
+        and _related(issue.location, defect.location)
+        for issue in outcome.errors
+    )
+
+
+def _keys(issues: Iterable[Issue]) -> set[str]:
+    return {f"{issue.message_id} @ {issue.location}" for issue in issues}
+
+
+def _shown(issues: Iterable[Issue]) -> list[str]:
+    return sorted(_keys(issues))[:4]
+
+
+# ---------------------------------------------------------------- fixtures
+
+
+@pytest.fixture(scope="module")
+def harness(shared_settings: Settings) -> Harness:
+    validator = Validator(Context.build(shared_settings, FhirVersion.R4, igs=[UKCORE]))
+    maker = DefectMaker(Shapes(validator.engine.definitions), Codes(validator.context))
+    return Harness(validator, Mutator(maker))
+
+
+# ---------------------------------------------------------------- the properties, per example
+
+
+@pytest.mark.parametrize("name", _params(UKCORE_NAMES, UKCORE_EXAMPLES))
+def test_ukcore_example_defects_are_reported_with_and_without_profile(harness: Harness, name: str) -> None:
+    faults = list(harness.faults(_ukcore_case(name)))
+    assert faults == [], "\n".join(faults)
+
+
+@pytest.mark.parametrize("name", _params(R4_MEMBERS, R4_EXAMPLES))
+def test_r4_example_defects_are_reported_with_and_without_profile(harness: Harness, name: str) -> None:
+    faults = list(harness.faults(_r4_case(name, harness.validator)))
+    assert faults == [], "\n".join(faults)
+
+
+def _stays_valid(harness: Harness, case: Case) -> None:
+    with_profile, base = harness.both(case.instance, case.profile)
+    assert _keys(base.errors) <= _keys(with_profile.errors)
+    if not base.errors:
+        assert _shown(with_profile.errors) == [], f"valid for the base, not under {case.profile}"
+
+
+@pytest.mark.parametrize("name", _params(UKCORE_NAMES, UKCORE_EXAMPLES))
+def test_ukcore_example_valid_for_the_base_stays_valid_under_its_profile(harness: Harness, name: str) -> None:
+    _stays_valid(harness, _ukcore_case(name))
+
+
+@pytest.mark.parametrize("name", _params(R4_MEMBERS, R4_EXAMPLES))
+def test_r4_example_valid_for_the_base_stays_valid_under_its_profile(harness: Harness, name: str) -> None:
+    _stays_valid(harness, _r4_case(name, harness.validator))
