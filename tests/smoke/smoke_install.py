@@ -56,3 +56,11 @@ def test_keygen_writes_a_key_pair(run_conformance: Runner, tmp_path: Path) -> No
     assert result.returncode == 0, shown(result)
     assert "PRIVATE KEY" in (tmp_path / "supplier.key").read_text()
     assert "PUBLIC KEY" in (tmp_path / "supplier.key.pub").read_text()
+
+
+def test_explain_reads_its_entries_from_inside_the_package(run_conformance: Runner) -> None:
+    result = run_conformance("explain", "--format", "json", "binding.required.not-in-valueset")
+    assert result.returncode == 0, shown(result)
+    entry = json.loads(result.stdout)
+    assert entry["id"] == "binding.required.not-in-valueset" and entry["severity"] == "error", entry
+    assert entry["fix"] and entry["examples"], entry
