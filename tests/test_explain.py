@@ -130,6 +130,7 @@ def test_an_unknown_id_suggests_close_ones_and_exits_2(capsys: pytest.CaptureFix
     assert main(["explain"]) == 2
     assert suggestions("slice")[:1] and all(i.startswith("slice.") for i in suggestions("slice"))
     assert explain(" cardinality.min ") is not None
+    assert main(["explain", "x" * 100_000]) == 2  # a huge argument is just an unknown id
 
 
 def test_list_names_every_entry(capsys: pytest.CaptureFixture[str]) -> None:
