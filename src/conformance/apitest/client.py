@@ -107,6 +107,7 @@ class ApiClient:
         )
         self._slots = threading.BoundedSemaphore(self.politeness.concurrency)
         self._lock = threading.Lock()
+        self._auth_lock = threading.Lock()
         self._sent = 0
 
     def close(self) -> None:
@@ -177,7 +178,8 @@ class ApiClient:
         while True:
             sent = dict(request.headers)
             if authenticated:
-                credential = self.auth.header(self._post_token)
+                with self._auth_lock:  # one token fetch at a time: the others then use its token
+                    credential = self.auth.header(self._post_token)
                 if credential:
                     sent["Authorization"] = credential
             reply = self._send(_Request(request.method, request.url, sent, request.body))
@@ -201,7 +203,7 @@ class ApiClient:
         """The token request: sent like the others, recorded with both bodies withheld."""
         body = str(httpx.QueryParams(form)).encode("ascii")
         sent = {**headers, "Content-Type": "application/x-www-form-urlencoded", "Accept": "application/json"}
-        response = self._exchange(_Request("POST", url, sent, body, withhold=True))
+        _, response = self._exchange(_Request("POST", url, sent, body, withhold=True))
         if isinstance(response, str):
             raise AuthError(f"cannot reach the token endpoint {url}: {response}")
         return response
@@ -209,14 +211,13 @@ class ApiClient:
     # --- one exchange --------------------------------------------------------------------------------
 
     def _send(self, request: _Request) -> Reply:
-        response = self._exchange(request)
-        exchange = self.exchanges[-1]
+        exchange, response = self._exchange(request)
         if isinstance(response, str):
-            return Reply(exchange.id, None, {}, b"", response)
-        return Reply(exchange.id, response.status_code, _lower(response.headers), response.content)
+            return Reply(exchange, None, {}, b"", response)
+        return Reply(exchange, response.status_code, _lower(response.headers), response.content)
 
-    def _exchange(self, request: _Request) -> httpx.Response | str:
-        """Send one request and record it; the response, or the reason there is none."""
+    def _exchange(self, request: _Request) -> tuple[str, httpx.Response | str]:
+        """Send one request and record it: the exchange's id, and the response or why there is none."""
         with self._lock:
             if self._sent >= self.politeness.max_requests:
                 raise BudgetSpent(f"the request budget ({self.politeness.max_requests}) is spent")
@@ -228,21 +229,18 @@ class ApiClient:
                     request.method, request.url, headers=dict(request.headers), content=request.body
                 )
             except httpx.HTTPError as exc:
-                self._record(request, None, started=started, error=_failure(exc))
-                return _failure(exc)
-        self._record(request, response, started=started)
-        return response
+                return self._record(request, None, started=started, error=_failure(exc)), _failure(exc)
+        return self._record(request, response, started=started), response
 
     def _record(
         self, request: _Request, response: httpx.Response | None, *, started: float, error: str | None = None
-    ) -> None:
+    ) -> str:
         secrets = tuple(secret for secret in self.auth.secrets() if secret)
         body = request.body
         request_text = _WITHHELD_REQUEST if request.withhold and body else _text(body, secrets)
         content = response.content if response is not None else b""
         recorded_body, encoding, truncated = _recorded_body(content, secrets, request.withhold)
-        exchange = ApiExchange(
-            id=f"x{len(self.exchanges) + 1:04d}",
+        fields = dict(
             method=request.method,
             url=clip(_scrub(request.url, secrets)),
             request_headers=_headers(request.headers, secrets),
@@ -258,7 +256,10 @@ class ApiClient:
             elapsed_ms=int((time.monotonic() - started) * 1000),
             error=clip(error) if error else None,
         )
-        self.exchanges.append(exchange)
+        with self._lock:  # ids follow the order exchanges end in, also when several run at once
+            exchange = ApiExchange(id=f"x{len(self.exchanges) + 1:04d}", **fields)
+            self.exchanges.append(exchange)
+        return exchange.id
 
 
 @dataclass(frozen=True)

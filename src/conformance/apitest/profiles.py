@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
@@ -397,8 +398,11 @@ class ProfileTests:
             return
         failures: list[str] = []
         ids: list[str] = []
-        for reference in targets:
-            reply = self.client.get(reference)
+        # Fetched side by side up to the concurrency cap; validated one by one (the Validator is not shared
+        # between threads).
+        with ThreadPoolExecutor(max_workers=self.client.politeness.concurrency) as pool:
+            replies = list(pool.map(self.client.get, targets))
+        for reference, reply in zip(targets, replies, strict=True):
             ids.extend(reply.exchanges)
             body = reply.json()
             if reply.status != 200 or not isinstance(body, dict):

@@ -34,6 +34,7 @@ from conformance.statements.model import (
     ApiResults,
     Environment,
     Evidence,
+    MustSupportSeen,
     Provenance,
     Results,
     Statement,
@@ -89,7 +90,9 @@ class ServerTester:
             exchanges = tuple(client.exchanges)
             token_urls = {e.url for e in exchanges if e.response_body.startswith("[withheld")}
             content_type_test(log, list(exchanges), token_urls)
-            results = log.results(client.base_url, checker.must_support(self.record.profiles))
+            must_support = checker.must_support(self.record.profiles)
+            must_support_tests(log, must_support)
+            results = log.results(client.base_url, must_support)
             evidence = ApiEvidence(
                 base_url=client.base_url,
                 auth=used_auth.description,
@@ -175,6 +178,25 @@ class ServerTester:
                 command=run.command or "(called from Python: conformance.apitest)",
             ),
         )
+
+
+def must_support_tests(log: TestLog, seen: Sequence[MustSupportSeen]) -> None:
+    """One test per profile with resources: must-support elements never seen are not demonstrated (the
+    server may support them; its data did not show them), never failed."""
+    by_profile: dict[str, list[MustSupportSeen]] = {}
+    for item in seen:
+        if item.resources:
+            by_profile.setdefault(item.profile, []).append(item)
+    for url, items in by_profile.items():
+        name = url.rsplit("/", 1)[-1]
+        missing = [item.element for item in items if not item.seen_in]
+        title = f"the must-support elements of {name} are seen in the resources returned"
+        if missing:
+            shown = ", ".join(missing[:8]) + (f" and {len(missing) - 8} more" if len(missing) > 8 else "")
+            reason = f"{len(missing)} of {len(items)} never seen: {shown}"
+            log.add(f"must-support.{name}", title, "not-demonstrated", reason, profile=url)
+        else:
+            log.add(f"must-support.{name}", title, "pass", f"all {len(items)} seen", profile=url)
 
 
 def _search_order(profiles: Sequence[ProfileRequirement]) -> list[ProfileRequirement]:

@@ -17,6 +17,7 @@ from conformance.context import Context
 from conformance.fhirpath import FhirPathEngine, FhirPathError, Hooks, ResolveScope
 
 MATCHED_TYPES = frozenset({"token", "string", "reference"})
+_NAME_PARTS = ("text", "family", "given", "line", "city", "district", "state", "postalCode", "country")
 
 
 @dataclass(frozen=True)
@@ -90,15 +91,22 @@ def _plain(value: Any) -> Any:
 def _as_search_value(kind: str, value: Any) -> str | None:
     if kind == "token":
         coding = next(iter(_codings(value)), None)
-        if coding is not None:
-            system, code = coding
-            return f"{system}|{code}" if system else code
-        return None
+        return None if coding is None else (f"{coding[0]}|{coding[1]}" if coding[0] else coding[1])
     if kind == "string":
-        return value if isinstance(value, str) else None
+        # A HumanName or Address matches by any of its parts (not its use or type codes): search by one.
+        return next(iter(_string_parts(value)), None)
+    if kind == "date" and isinstance(value, str) and len(value) >= 10:
+        return value[:10]  # the day: a date search matches when the value's range overlaps it
     if kind == "reference" and isinstance(value, dict) and isinstance(value.get("reference"), str):
         return str(value["reference"])
     return None
+
+
+def _string_parts(value: Any) -> list[str]:
+    """The texts a string parameter searches in a value: itself, or a name's or address's parts."""
+    if isinstance(value, dict):
+        return [text for key in _NAME_PARTS if value.get(key) for text in _strings(value[key])]
+    return [value] if isinstance(value, str) else []
 
 
 def _codings(value: Any) -> Iterator[tuple[str, str]]:
@@ -122,7 +130,7 @@ def _one_matches(kind: str, wanted: str, value: Any) -> bool:
             for held_system, held_code in _codings(value)
         )
     if kind == "string":
-        return any(_folded(text).startswith(_folded(wanted)) for text in _strings(value))
+        return any(_folded(text).startswith(_folded(wanted)) for text in _string_parts(value))
     held = value.get("reference") if isinstance(value, dict) else None
     if not isinstance(held, str):
         return False
