@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from conformance.fhirversion import FhirVersion
 from conformance.validation.versionrules import rules_for
 
 if TYPE_CHECKING:
@@ -35,20 +37,46 @@ def _reference_strings(node: Any) -> list[str]:
     return found
 
 
-def _absolute(reference: str, full_url: Any) -> str:
-    reference = reference.split("/_history/", maxsplit=1)[0]
-    if ":" in reference or not isinstance(full_url, str):
-        return reference
-    match = _RESTFUL.fullmatch(full_url)
-    return match.group(1) + reference if match else reference
+def bundle_index(walker: Walker, bundle: Mapping[str, Any]) -> BundleIndex:
+    context = walker.engine.context
+    return BundleIndex(
+        bundle,
+        walker._is_resource_type,
+        fhir_version=context.fhir_version,
+        known_elsewhere=lambda url: context.resolve(url) is not None,
+    )
 
 
-def _links_of(entry: Any, urls: list[Any], index: int) -> set[int]:
+def entry_source(entry: Mapping[str, Any]) -> Source:
+    """The fullUrl, type and id of a Bundle entry: where its references are relative to."""
+    resource = entry.get("resource")
+    resource = resource if isinstance(resource, Mapping) else {}
+    full_url, resource_type, resource_id = (
+        entry.get("fullUrl"),
+        resource.get("resourceType"),
+        resource.get("id"),
+    )
+    return Source(
+        full_url if isinstance(full_url, str) else None,
+        resource_type if isinstance(resource_type, str) else None,
+        resource_id if isinstance(resource_id, str) else None,
+    )
+
+
+def _links_of(entry: Any, index: BundleIndex, targets: Mapping[int, int]) -> set[int]:
+    """The entries this entry's references resolve to, by the Bundle rules."""
     resource = entry.get("resource") if isinstance(entry, Mapping) else None
     if not isinstance(resource, Mapping):
         return set()
-    targets = {_absolute(ref, urls[index]) for ref in _reference_strings(resource)}
-    return {i for i, url in enumerate(urls) if isinstance(url, str) and url in targets}
+    source = entry_source(entry)
+    found: set[int] = set()
+    for reference in _reference_strings(resource):
+        if reference.startswith("#"):
+            continue
+        target = index.resolve(reference, source, "").target
+        if target is not None and id(target) in targets:
+            found.add(targets[id(target)])
+    return found
 
 
 def _reachable_from(start: int, links: list[set[int]]) -> set[int]:
@@ -79,12 +107,16 @@ class BundleChecks:
             return
         self._links(walker, resource, loc)
         bundle_type = resource.get("type")
-        for index, entry in enumerate(entries):
+        for position, entry in enumerate(entries):
             if isinstance(entry, Mapping):
-                self._entry(walker, entry, bundle_type, loc.child("entry", index))
+                self._entry(walker, entry, bundle_type, loc.child("entry", position))
         self._first_entry(walker, entries, bundle_type, loc)
+        if bundle_type not in FIRST_ENTRY:
+            return
+        index = bundle_index(walker, resource)
+        self._required_references(walker, index, entries, bundle_type, loc)
         if bundle_type == "document":
-            self._reachability(walker, entries, loc)
+            self._reachability(walker, index, entries, loc)
             self._document_date(walker, resource, loc)
 
     @staticmethod
@@ -104,20 +136,55 @@ class BundleChecks:
             )
 
     @staticmethod
-    def _reachability(walker: Walker, entries: list[Any], loc: Loc) -> None:
+    def _required_references(
+        walker: Walker, index: BundleIndex, entries: list[Any], bundle_type: str, loc: Loc
+    ) -> None:
+        """A document's Composition and a message's MessageHeader must find what they name in the Bundle."""
+        first = entries[0] if entries and isinstance(entries[0], Mapping) else {}
+        resource = first.get("resource")
+        if not isinstance(resource, Mapping) or resource.get("resourceType") != FIRST_ENTRY[bundle_type]:
+            return
+        resource_loc = loc.child("entry", 0).child("resource")
+        if bundle_type == "document":
+            required = document_references(resource, resource_loc)
+        else:
+            required = [
+                (r, rl, "MessageHeader Data")
+                for r, rl in _references_at(resource, "focus", True, resource_loc)
+            ]
+        source = entry_source(first)
+        for reference, reference_loc, name in required:
+            literal = reference.get("reference")
+            if not isinstance(literal, str) or literal.startswith("#"):
+                continue
+            resolution = index.resolve(literal, source, name)
+            if resolution.problem is not None:
+                walker.report.error(
+                    "not-found", resolution.message_id, resolution.problem, reference_loc.child("reference")
+                )
+
+    @staticmethod
+    def _reachability(walker: Walker, index: BundleIndex, entries: list[Any], loc: Loc) -> None:
         """Every entry of a document must be reachable from its Composition through references."""
         urls = [e.get("fullUrl") if isinstance(e, Mapping) else None for e in entries]
-        links = [_links_of(entry, urls, index) for index, entry in enumerate(entries)]
+        targets = {
+            id(resource): i
+            for i, e in enumerate(entries)
+            if isinstance(e, Mapping)
+            for resource in [e.get("resource")]
+            if isinstance(resource, Mapping)
+        }
+        links = [_links_of(entry, index, targets) for entry in entries]
         reachable = _reachable_from(0, links)
-        for index, url in enumerate(urls):
-            if index in reachable or not isinstance(url, str):
+        for position, url in enumerate(urls):
+            if position in reachable or not isinstance(url, str):
                 continue
             walker.report.error(
                 "invalid",
                 "bundle.document-unreachable",
                 f"Entry '{url}' isn't reachable by traversing links (forward or backward) "
                 "from the Composition",
-                loc.child("entry", index),
+                loc.child("entry", position),
             )
 
     @staticmethod
@@ -212,36 +279,6 @@ class BundleChecks:
 
 # ---- resolving references inside a Bundle (what the entries themselves do not say)
 
-# Where a document or message must carry what it references: the HL7 validator requires these references of
-# the Composition (documents) and the MessageHeader (messages) to resolve inside the Bundle; other
-# references in the entries need not (FHIR documents page, "Document content"; messaging page).
-MUST_RESOLVE_IN_DOCUMENT = frozenset(
-    {
-        "Composition.subject",
-        "Composition.author",
-        "Composition.encounter",
-        "Composition.custodian",
-        "Composition.attester.party",
-        "Composition.event.detail",
-        "Composition.section.author",
-        "Composition.section.focus",
-        "Composition.section.entry",
-    }
-)
-MUST_RESOLVE_IN_MESSAGE = frozenset({"MessageHeader.focus"})
-_SLICE_NAMES = re.compile(r":[^.]+")
-_NESTED_SECTIONS = re.compile(r"(?:\.section)+")
-
-
-def must_resolve_in_bundle(element_id: str, bundle_type: str) -> bool:
-    """Must a reference at this element (its id, slice names allowed) resolve inside a Bundle of this type?"""
-    path = _NESTED_SECTIONS.sub(".section", _SLICE_NAMES.sub("", element_id))
-    if bundle_type == "document":
-        return path in MUST_RESOLVE_IN_DOCUMENT
-    if bundle_type == "message":
-        return path in MUST_RESOLVE_IN_MESSAGE
-    return False
-
 
 def urn_base_match(reference: str, entry_full_url: str | None, entries: Mapping[str, Any]) -> Any:
     """The entry a relative reference `Type/id` names when its own entry's fullUrl is a URN.
@@ -256,3 +293,226 @@ def urn_base_match(reference: str, entry_full_url: str | None, entries: Mapping[
     if len(parts) != 2:
         return None
     return entries.get(entry_full_url.rsplit(":", 1)[0] + ":" + parts[1])
+
+
+# ---- resolving references between the entries of a Bundle, as the HL7 validator does for documents,
+# messages and reachability (its resolveInBundle): by fullUrl; a relative reference against the server base
+# of the fullUrl of the resource it is in, which must end with that resource's own type and id.
+
+_RESTFUL_URL = re.compile(
+    r"(?:https?://(?:[A-Za-z0-9\\.:%$-]*/)*)?([A-Z][A-Za-z]+)/[A-Za-z0-9\-.]{1,64}(?:/_history/[A-Za-z0-9\-.]{1,64})?"
+)
+_ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:.*")
+
+
+# Canonical resources (the HL7 validator's VersionUtilities.getCanonicalResourceNames): a RESTful URL naming
+# one is a definition the Bundle need not carry.
+_CANONICAL_COMMON = frozenset(
+    {
+        "ActivityDefinition",
+        "CapabilityStatement",
+        "CodeSystem",
+        "CompartmentDefinition",
+        "ConceptMap",
+        "GraphDefinition",
+        "ImplementationGuide",
+        "Measure",
+        "MessageDefinition",
+        "OperationDefinition",
+        "PlanDefinition",
+        "Questionnaire",
+        "SearchParameter",
+        "StructureDefinition",
+        "StructureMap",
+        "TestScript",
+        "ValueSet",
+    }
+)
+CANONICAL_RESOURCE_TYPES = {
+    FhirVersion.STU3: _CANONICAL_COMMON | {"DataElement", "ExpansionProfile", "ServiceDefinition"},
+    FhirVersion.R4: _CANONICAL_COMMON
+    | {
+        "ChargeItemDefinition",
+        "EffectEvidenceSynthesis",
+        "EventDefinition",
+        "Evidence",
+        "EvidenceVariable",
+        "ExampleScenario",
+        "Library",
+        "NamingSystem",
+        "ResearchDefinition",
+        "ResearchElementDefinition",
+        "RiskEvidenceSynthesis",
+        "TerminologyCapabilities",
+    },
+}
+
+
+@dataclass(frozen=True)
+class Resolution:
+    target: Mapping[str, Any] | None
+    problem: str | None = None  # why a reference that had to resolve did not (None: resolved, or not judged)
+    message_id: str = "reference.bundle-not-found"
+
+
+@dataclass(frozen=True)
+class Source:
+    """Where a reference sits: the fullUrl of its entry and that entry's resource type and id."""
+
+    full_url: str | None
+    resource_type: str | None
+    resource_id: str | None
+
+
+class BundleIndex:
+    """The entries of one Bundle by fullUrl (and fullUrl/_history/versionId) and by type/id."""
+
+    def __init__(
+        self,
+        bundle: Mapping[str, Any],
+        is_resource_type: Callable[[str], bool],
+        *,
+        fhir_version: FhirVersion = FhirVersion.R4,
+        known_elsewhere: Callable[[str], bool] = lambda _url: False,
+    ) -> None:
+        self.bundle = bundle
+        self.is_resource_type = is_resource_type
+        self.canonical_types = CANONICAL_RESOURCE_TYPES.get(fhir_version, _CANONICAL_COMMON)
+        self.known_elsewhere = known_elsewhere
+        type_and_id_resolves = fhir_version == FhirVersion.STU3
+        # Before R4 the HL7 validator takes the one entry with the same type and id when the fullUrl rules
+        # find nothing; from R4 on that is an error.
+        self.type_and_id_resolves = type_and_id_resolves
+        self.by_url: dict[str, list[Mapping[str, Any]]] = {}
+        self.by_type_id: dict[str, list[tuple[str | None, Mapping[str, Any]]]] = {}
+        entries = bundle.get("entry")
+        for entry in entries if isinstance(entries, list) else ():
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if isinstance(resource, Mapping):
+                self._add(entry.get("fullUrl"), resource)
+
+    def _add(self, full_url: Any, resource: Mapping[str, Any]) -> None:
+        url = full_url if isinstance(full_url, str) else None
+        meta = resource.get("meta")
+        version = meta.get("versionId") if isinstance(meta, Mapping) else None
+        version = version if isinstance(version, str) else None
+        if url is not None:
+            self.by_url.setdefault(url, []).append(resource)
+            if version is not None:
+                self.by_url.setdefault(f"{url}/_history/{version}", []).append(resource)
+        resource_type, resource_id = resource.get("resourceType"), resource.get("id")
+        if isinstance(resource_type, str) and isinstance(resource_id, str):
+            self.by_type_id.setdefault(f"{resource_type}/{resource_id}", []).append((url, resource))
+
+    def resolve(self, reference: str, source: Source, name: str) -> Resolution:
+        """A reference that must resolve inside the Bundle (`name` says which: "Composition.subject")."""
+        reference = reference.split("#", 1)[0]
+        if _ABSOLUTE.fullmatch(reference):
+            return self._by_url(reference, reference, name, absolute=True)
+        expected = self._expected_url(reference, source)
+        if expected is not None and expected in self.by_url:
+            return self._by_url(expected, reference, name, absolute=False)
+        return self._same_type_and_id(reference, expected, source, name)
+
+    def _by_url(self, url: str, reference: str, name: str, *, absolute: bool) -> Resolution:
+        found = self.by_url.get(url, [])
+        if len(found) == 1:
+            return Resolution(found[0])
+        if found:
+            return Resolution(
+                None,
+                f"Found {len(found)} matches for '{reference}' in the bundle ({name})",
+                "reference.bundle-multiple-matches",
+            )
+        if absolute and self._definition_elsewhere(url):
+            return Resolution(None)
+        return Resolution(None, f"Can't find '{reference}' in the bundle ({name})")
+
+    def _definition_elsewhere(self, url: str) -> bool:
+        """A known definition, or a RESTful URL naming a canonical resource: not what a Bundle must carry."""
+        match = _RESTFUL_URL.fullmatch(url)
+        return self.known_elsewhere(url) or (match is not None and match.group(1) in self.canonical_types)
+
+    @staticmethod
+    def _expected_url(reference: str, source: Source) -> str | None:
+        """The fullUrl a relative reference names: the source's server base, when its fullUrl is RESTful and
+        ends with the source's own type and id (otherwise the base cannot be told)."""
+        full_url, own = source.full_url, f"{source.resource_type}/{source.resource_id}"
+        if full_url is None or source.resource_id is None or not _RESTFUL_URL.fullmatch(full_url):
+            return None
+        return full_url[: -len(own)] + reference if full_url.endswith(own) else None
+
+    def _same_type_and_id(
+        self, reference: str, expected: str | None, source: Source, name: str
+    ) -> Resolution:
+        parts = reference.split("/")
+        if len(parts) < 2 or not self.is_resource_type(parts[0]):
+            return Resolution(None)
+        candidates = self.by_type_id.get(f"{parts[0]}/{parts[1]}", [])
+        if not candidates:
+            return Resolution(None, f"Can't find '{reference}' in the bundle ({name})")
+        if self.type_and_id_resolves and len(candidates) == 1:
+            return Resolution(candidates[0][1])
+        urls = ",".join(sorted(url or "<missing>" for url, _ in candidates))
+        some = "there is a resource" if len(candidates) == 1 else f"there are {len(candidates)} resources"
+        note = (
+            f"Can't find '{reference}' in the bundle ({name}). Note that {some} in the bundle with the same "
+            "type and id, but it does not match because of the fullUrl based rules around matching relative "
+            "references"
+        )
+        if expected is None:
+            return Resolution(
+                None,
+                f"{note}. Found '{urls}', but it doesn't match because of the source fullUrl "
+                f"'{source.full_url}'",
+            )
+        return Resolution(None, f"{note} (must be '{expected}', but found '{urls}')")
+
+
+# What a document's Composition and a message's MessageHeader must find inside their Bundle (the HL7
+# validator's document and message rules): element, whether it repeats, the name its messages give it.
+_COMPOSITION_REFERENCES = (
+    ("subject", False, "Composition.subject"),
+    ("author", True, "Composition.author"),
+    ("encounter", False, "Composition.encounter"),
+    ("custodian", False, "Composition.custodian"),
+)
+_COMPOSITION_PARTS = (
+    ("attester", "party", False, "Composition.attester.party"),
+    ("event", "detail", True, "Composition.event.detail"),
+)
+_SECTION_REFERENCES = (("author", True, "Section.author"), ("focus", False, "Section.focus"))
+
+
+def _references_at(
+    owner: Mapping[str, Any], element: str, repeats: bool, loc: Loc
+) -> list[tuple[Mapping[str, Any], Loc]]:
+    value = owner.get(element)
+    if isinstance(value, list):
+        found = [(item, loc.child(element, i)) for i, item in enumerate(value) if isinstance(item, Mapping)]
+        return found if repeats else found[:1]
+    return [(value, loc.child(element))] if isinstance(value, Mapping) else []
+
+
+def document_references(composition: Mapping[str, Any], loc: Loc) -> list[tuple[Mapping[str, Any], Loc, str]]:
+    """The references of a document's Composition that must resolve inside the Bundle, with their names."""
+    found = [
+        (ref, ref_loc, name)
+        for element, repeats, name in _COMPOSITION_REFERENCES
+        for ref, ref_loc in _references_at(composition, element, repeats, loc)
+    ]
+    for owner, element, repeats, name in _COMPOSITION_PARTS:
+        for holder, holder_loc in _references_at(composition, owner, True, loc):
+            found += [(r, rl, name) for r, rl in _references_at(holder, element, repeats, holder_loc)]
+    found += _section_references(composition, loc)
+    return found
+
+
+def _section_references(owner: Mapping[str, Any], loc: Loc) -> list[tuple[Mapping[str, Any], Loc, str]]:
+    found: list[tuple[Mapping[str, Any], Loc, str]] = []
+    for section, section_loc in _references_at(owner, "section", True, loc):
+        for element, repeats, name in _SECTION_REFERENCES:
+            found += [(r, rl, name) for r, rl in _references_at(section, element, repeats, section_loc)]
+        found += [(r, rl, "Section Entry") for r, rl in _references_at(section, "entry", True, section_loc)]
+        found += _section_references(section, section_loc)
+    return found

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
-from conformance.validation.bundles import must_resolve_in_bundle, urn_base_match
+from conformance.validation.bundles import bundle_index, entry_source, urn_base_match
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -61,6 +61,22 @@ def _urn_sibling(reference: str, frame: Frame) -> Mapping[str, Any] | None:
             return found if isinstance(found, Mapping) else None
         scope = scope.parent
     return None
+
+
+def _resolved_in_trial(walker: Walker, reference: str, frame: Frame) -> Mapping[str, Any] | None:
+    """Deciding whether an entry's resource conforms to a profile walks it on its own, without the fullUrl its
+    entry gives it: find that fullUrl by the resource's identity, then resolve by the Bundle rules."""
+    scope = frame.scope
+    while scope is not None and scope.by_type_and_id is None:
+        scope = scope.parent
+    if scope is None:
+        return None
+    entries = [{"fullUrl": url, "resource": resource} for url, resource in scope.bundle_entries.items()]
+    source = next((entry for entry in entries if entry["resource"] is frame.resource), None)
+    if source is None:
+        return None
+    index = bundle_index(walker, {"entry": entries})
+    return index.resolve(reference, entry_source(source), "").target
 
 
 def _implied_type(
@@ -130,9 +146,7 @@ class ReferenceChecks:
         if reference.startswith("#"):
             self._contained(walker, reference, target, loc)
         elif target is None:
-            self._unresolved_in_bundle(
-                walker, reference, loc, frame, rule=rule, needs_target=_needs_target(type_ref)
-            )
+            self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
             if named_type is not None and walker.engine.options.assume_valid_rest_references:
                 _implied_type(walker, reference, named_type, allowed, loc, plan, rule)
         found_type = target.get("resourceType") if isinstance(target, Mapping) else named_type
@@ -184,6 +198,8 @@ class ReferenceChecks:
             # `Practitioner/5d95...` in an entry whose fullUrl is a URN names the entry `urn:uuid:5d95...`,
             # of whatever type: the caller compares the types.
             target = _urn_sibling(reference, frame)
+        if target is None and walker.engine.deciding_conformance and not reference.startswith("#"):
+            target = _resolved_in_trial(walker, reference, frame)
         return target
 
     @staticmethod
@@ -234,25 +250,25 @@ class ReferenceChecks:
 
     @staticmethod
     def _unresolved_in_bundle(
-        walker: Walker, reference: str, loc: Loc, frame: Frame, *, rule: ElementRule, needs_target: bool
+        walker: Walker, reference: str, loc: Loc, frame: Frame, *, needs_target: bool
     ) -> None:
         bundle_type = walker.engine.bundle_type(frame)
         if bundle_type is None:
             return
-        if bundle_type not in SELF_CONTAINED_BUNDLES or not must_resolve_in_bundle(rule.id, bundle_type):
-            if needs_target and walker.engine.looks_local(reference, frame):
-                walker.report.error(
-                    "not-found",
-                    "reference.bundle-local-not-found",
-                    f"Bundled or contained reference not found within the bundle/resource {reference}",
-                    loc.child("reference"),
-                )
-            return
-        if not (reference.startswith("urn:uuid:") or (reference_type(reference) and "://" not in reference)):
-            return
-        walker.report.error(
-            "not-found",
-            "reference.bundle-not-found",
-            f"Can't find '{reference}' in the bundle ({loc.text})",
-            loc.child("reference"),
-        )
+        if reference.startswith("urn:"):
+            # the HL7 validator's BUNDLE_BUNDLE_NOT_LOCAL: a URN names nothing outside the Bundle
+            walker.report.warning(
+                "not-found",
+                "reference.bundle-urn-not-local",
+                f"URN reference is not locally contained within the bundle {reference}",
+                loc.child("reference"),
+            )
+        if bundle_type in SELF_CONTAINED_BUNDLES:
+            return  # documents and messages: BundleChecks resolves what their first entry must find
+        if needs_target and walker.engine.looks_local(reference, frame):
+            walker.report.error(
+                "not-found",
+                "reference.bundle-local-not-found",
+                f"Bundled or contained reference not found within the bundle/resource {reference}",
+                loc.child("reference"),
+            )
