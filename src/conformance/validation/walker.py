@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
 from conformance.validation import datatypes, fixedpattern, primitives
+from conformance.validation.implied_profiles import implied_profile
 from conformance.validation.report import Loc, Reporter
 
 if TYPE_CHECKING:
@@ -139,7 +140,29 @@ class Walker:
             elif plan not in plans:
                 self._other_fhir_version(plan, loc)
                 plans.append(plan)
+        implied = self._implied_profile(resource, base, loc)
+        if implied is not None and implied not in plans:
+            plans.append(implied)
         return plans
+
+    def _implied_profile(self, resource: Mapping[str, Any], base: Plan, loc: Loc) -> Plan | None:
+        """The vital signs profile FHIR R4 requires of an Observation with a vital sign code."""
+        if base.type != "Observation" or self.definitions.fhir_version is not FhirVersion.R4:
+            return None
+        if not self.engine.options.implied_profiles:
+            return None
+        implied = implied_profile(resource)
+        if implied is None:
+            return None
+        self.report.info(
+            "informational",
+            "profile.implied",
+            f"Validate Observation against the {implied.name} profile ({implied.url}) which is required by "
+            f"the FHIR specification because the {implied.system_name} code {implied.code} was found",
+            loc,
+            profile=implied.url,
+        )
+        return self.definitions.plan(implied.url)
 
     def _other_fhir_version(self, plan: Plan, loc: Loc) -> None:
         """A profile written for another FHIR version is still validated against, as by the HL7 validator."""
