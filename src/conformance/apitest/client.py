@@ -46,7 +46,7 @@ class BudgetSpent(ConformanceError):
 
 @dataclass(frozen=True)
 class Politeness:
-    max_requests: int = 400
+    max_requests: int = 1000
     concurrency: int = 2
     timeout: float = 30.0
     retries: int = 2

@@ -112,6 +112,8 @@ class ServerTester:
             capability = capability_tests(client, log, self.validator, expected)
             if capability is None and not client.exchanges[-1].status:
                 raise ApiClientError(f"cannot reach {client.base_url}: {client.exchanges[-1].error}")
+            # The protocol tests are few: run before the many searches, the budget cannot leave them out.
+            protocol_tests(client, log, capability, _known_type(self.standard))
             profile_tests = ProfileTests(client, log, self.params, checker, options.limits, self.requirements)
             for profile in _search_order(self.standard.profiles):
                 try:
@@ -125,7 +127,6 @@ class ServerTester:
                         (),
                         profile=profile.url,
                     )
-            protocol_tests(client, log, capability, _known_type(self.standard))
         except BudgetSpent as exc:
             log.add(
                 "budget", "the request budget sufficed", "skipped", f"{exc}; the remaining tests were not run"

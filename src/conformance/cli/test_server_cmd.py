@@ -84,7 +84,7 @@ def _add_auth_options(parser: argparse.ArgumentParser) -> None:
 
 def _add_politeness_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("politeness and safety")
-    group.add_argument("--max-requests", type=int, default=400, metavar="N", help="request budget (400)")
+    group.add_argument("--max-requests", type=int, default=1000, metavar="N", help="request budget (1000)")
     group.add_argument("--concurrency", type=int, default=2, metavar="N", help="simultaneous requests (2)")
     group.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds per request (30)")
     group.add_argument("--retries", type=int, default=2, metavar="N", help="retries per request (2)")
