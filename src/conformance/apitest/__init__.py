@@ -15,7 +15,7 @@ from conformance.apitest.auth import (
 )
 from conformance.apitest.client import ApiClient, ApiClientError, Politeness
 from conformance.apitest.profiles import Limits
-from conformance.apitest.run import ServerTester, ServerTestOptions, test_server
+from conformance.apitest.run import ServerTester, ServerTestOptions, assess_server
 
 __all__ = [
     "ApiClient",
@@ -30,5 +30,5 @@ __all__ = [
     "Politeness",
     "ServerTestOptions",
     "ServerTester",
-    "test_server",
+    "assess_server",
 ]

@@ -210,7 +210,7 @@ def _known_type(standard: Standard) -> str:
     return "Patient" if standard.has_type("Patient") else standard.profiles[0].type
 
 
-def test_server(
+def assess_server(
     standard: Standard,
     context: Context,
     base_url: str,
