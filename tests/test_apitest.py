@@ -522,3 +522,24 @@ def _legacy_statement_text() -> str:
                         "suppressions": []},
         "provenance": {"generated_at": "2026-01-01T00:00:00Z", "generated_by": "t", "command": "c"},
     })  # fmt: skip
+
+
+def test_the_command_keeps_secrets_out_of_its_output_and_statement(server: Server, tmp_path: Path) -> None:
+    secret = "cli-secret-" + os.urandom(8).hex()
+    base = server("--fault", "token", "--client-secret", secret)
+    out, page = tmp_path / "statement.json", tmp_path / "page.html"
+    env = {**os.environ, "CONFORMANCE_PACKAGE_PATH": str(SHARED), "SUPPLIER_SECRET": secret}
+    command = [sys.executable, "-m", "conformance", "test-server", base, "--standard", "uk-core-stu2",
+               "--patient", PATIENT, "--offline", "--auth", "client-credentials",
+               "--token-url", f"{base}/token", "--client-id", "conformance-tester", "--client-secret-env", "SUPPLIER_SECRET",
+               "--out", str(out), "--html", str(page)]  # fmt: skip
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
+    assert run.returncode == 1, run.stderr  # the test server keeps medplum's deviations
+    written = out.read_text(encoding="utf-8") + page.read_text(encoding="utf-8")
+    assert secret not in run.stdout + run.stderr + written
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert "--client-secret-env SUPPLIER_SECRET" in data["provenance"]["command"]
+    statuses = [x["status"] for x in data["evidence"]["api"]["exchanges"]]
+    assert 401 not in statuses
+    token = next(x for x in data["evidence"]["api"]["exchanges"] if x["url"].endswith("/token"))
+    assert token["response_body"].startswith("[withheld") and token["request_body"].startswith("[withheld")
