@@ -531,8 +531,8 @@ def test_the_command_keeps_secrets_out_of_its_output_and_statement(server: Serve
     env = {**os.environ, "CONFORMANCE_PACKAGE_PATH": str(SHARED), "SUPPLIER_SECRET": secret}
     command = [sys.executable, "-m", "conformance", "test-server", base, "--standard", "uk-core-stu2",
                "--patient", PATIENT, "--offline", "--auth", "client-credentials",
-               "--token-url", f"{base}/token", "--client-id", "conformance-tester", "--client-secret-env", "SUPPLIER_SECRET",
-               "--out", str(out), "--html", str(page)]  # fmt: skip
+               "--token-url", f"{base}/token", "--client-id", "conformance-tester",
+               "--client-secret-env", "SUPPLIER_SECRET", "--out", str(out), "--html", str(page)]  # fmt: skip
     run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=600, check=False)
     assert run.returncode == 1, run.stderr  # the test server keeps medplum's deviations
     written = out.read_text(encoding="utf-8") + page.read_text(encoding="utf-8")
