@@ -29,16 +29,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
 
 from conformance.context import Context
 from conformance.definitions.plan import Plan
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Issue, Outcome
 from conformance.settings import Settings
-from conformance.testing._defects import Defect, DefectMaker
+from conformance.testing._defects import Defect, DefectMaker, Label, eligible
 from conformance.testing._generate import Codes
-from conformance.testing._mutations import FAMILIES, Mutator
+from conformance.testing._mutations import FAMILIES, Mutator, spread
 from conformance.testing._shapes import Shapes
+from conformance.testing.strategies import resources
 from conformance.validation import Validator
 
 pytestmark = pytest.mark.shared
@@ -49,8 +51,11 @@ UKCORE_PROFILES = PACKAGES / "_examples" / "ukcore-stu2-profiles.json"
 R4_EXAMPLES = PACKAGES / "hl7.fhir.r4.examples#4.0.1.tgz"
 UKCORE = "fhir.r4.ukcore.stu2#2.0.2"
 CORE = "http://hl7.org/fhir/StructureDefinition/"
+UK = "https://fhir.hl7.org.uk/StructureDefinition/"
 PER_KIND = 3
-"""Defects of one kind kept per example (spread over the candidates), so the harness runs in minutes."""
+"""Defects of one kind made per example (spread over the candidates), so the harness runs in minutes."""
+PER_TYPE = 2
+"""Specification examples taken per resource type (besides those that claim a profile)."""
 
 # Resources that define rather than record: the specification's conformance resources, not examples here.
 DEFINITIONAL = frozenset(
@@ -88,24 +93,40 @@ def _ukcore_names() -> list[str]:
     return sorted(path.name for path in UKCORE_EXAMPLES.glob("*.json")) if UKCORE_EXAMPLES.is_dir() else []
 
 
-def _r4_members() -> dict[str, str]:
-    """One specification example per domain resource type (the first by file name): id -> archive member."""
+def _r4_examples() -> dict[str, dict[str, Any]]:
+    """A deterministic sample of the specification's domain examples, by file name without `.json`.
+
+    The first PER_TYPE examples of each resource type (by file name), and every example that claims a
+    profile in `meta.profile` (the vital signs ones), read in one pass over the archive.
+    """
     if not R4_EXAMPLES.is_file():
         return {}
-    chosen: dict[str, str] = {}
+    every: dict[str, dict[str, Any]] = {}
     with tarfile.open(R4_EXAMPLES) as archive:
-        for member in sorted(archive.getnames()):
-            stem = member.removeprefix("package/").removesuffix(".json")
+        for member in archive:
+            stem = member.name.removeprefix("package/").removesuffix(".json")
             resource_type = stem.split("-", 1)[0]
-            named = member.endswith(".json") and "/" not in stem and resource_type[:1].isupper()
-            if not named or "-" not in stem or resource_type in DEFINITIONAL:
+            named = member.name.endswith(".json") and "/" not in stem and "-" in stem
+            if not named or not resource_type[:1].isupper() or resource_type in DEFINITIONAL:
                 continue
-            chosen.setdefault(resource_type, member)
-    return {member.removeprefix("package/").removesuffix(".json"): member for member in chosen.values()}
+            extracted = archive.extractfile(member)
+            if extracted is not None:
+                every[stem] = json.loads(extracted.read())
+    taken: dict[str, int] = {}
+    chosen: dict[str, dict[str, Any]] = {}
+    for stem in sorted(every):
+        instance = every[stem]
+        resource_type = str(instance.get("resourceType"))
+        meta = instance.get("meta")
+        claims = isinstance(meta, dict) and bool(meta.get("profile"))
+        if claims or taken.get(resource_type, 0) < PER_TYPE:
+            chosen[stem] = instance
+            taken[resource_type] = taken.get(resource_type, 0) + 1
+    return chosen
 
 
 UKCORE_NAMES = _ukcore_names()
-R4_MEMBERS = _r4_members()
+R4_CHOSEN = _r4_examples()
 
 
 def _params(names: Iterable[str], where: Path) -> list[Any]:
@@ -121,22 +142,13 @@ def _ukcore_profiles() -> dict[str, str | None]:
     return mapping
 
 
-@cache
-def _r4_instance(member: str) -> dict[str, Any]:
-    with tarfile.open(R4_EXAMPLES) as archive:
-        extracted = archive.extractfile(member)
-        assert extracted is not None
-        data: dict[str, Any] = json.loads(extracted.read())
-    return data
-
-
 def _ukcore_case(name: str) -> Case:
     instance = json.loads((UKCORE_EXAMPLES / name).read_text(encoding="utf-8"))
     return Case(name, instance, _ukcore_profiles()[name] or CORE + instance["resourceType"])
 
 
 def _r4_case(name: str, validator: Validator) -> Case:
-    instance = _r4_instance(R4_MEMBERS[name])
+    instance = R4_CHOSEN[name]
     declared = (instance.get("meta") or {}).get("profile") or []
     known = [url for url in declared if validator.engine.definitions.plan(url) is not None]
     return Case(name, instance, known[0] if known else CORE + instance["resourceType"])
@@ -237,7 +249,7 @@ def test_ukcore_example_defects_are_reported_with_and_without_profile(harness: H
     assert faults == [], "\n".join(faults)
 
 
-@pytest.mark.parametrize("name", _params(R4_MEMBERS, R4_EXAMPLES))
+@pytest.mark.parametrize("name", _params(R4_CHOSEN, R4_EXAMPLES))
 def test_r4_example_defects_are_reported_with_and_without_profile(harness: Harness, name: str) -> None:
     faults = list(harness.faults(_r4_case(name, harness.validator)))
     assert faults == [], "\n".join(faults)
@@ -255,6 +267,102 @@ def test_ukcore_example_valid_for_the_base_stays_valid_under_its_profile(harness
     _stays_valid(harness, _ukcore_case(name))
 
 
-@pytest.mark.parametrize("name", _params(R4_MEMBERS, R4_EXAMPLES))
+@pytest.mark.parametrize("name", _params(R4_CHOSEN, R4_EXAMPLES))
 def test_r4_example_valid_for_the_base_stays_valid_under_its_profile(harness: Harness, name: str) -> None:
     _stays_valid(harness, _r4_case(name, harness.validator))
+
+
+# ---------------------------------------------------------------- the harness itself
+
+
+def _defects_of(harness: Harness, case: Case) -> tuple[Defect, ...]:
+    return harness.mutator.mutants(case.instance, *harness.plans(case))
+
+
+def test_the_definitions_say_which_defects_the_base_must_report(harness: Harness) -> None:
+    # UK Core AllergyIntolerance makes code required (1..1; the base has 0..1); patient is 1..1 in both.
+    defects = _defects_of(harness, _ukcore_case("UKCore-AllergyIntolerance-Amoxicillin-Example.json"))
+    removed = {d.location: d.in_base for d in defects if d.kind == "remove-required"}
+    assert removed["AllergyIntolerance.code"] is False
+    assert removed["AllergyIntolerance.patient"] is True
+    profile_only = next(d for d in defects if d.kind == "remove-required" and d.location.endswith(".code"))
+    with_profile, base = harness.both(profile_only.instance, UK + "UKCore-AllergyIntolerance")
+    assert reported(profile_only, with_profile)
+    assert not reported(profile_only, base)
+
+
+def test_a_datatype_invariant_defect_breaks_the_invariant_and_nothing_else(harness: Harness) -> None:
+    case = _ukcore_case("UKCore-Patient-BabyPatient-Example.json")
+    (defect,) = [d for d in _defects_of(harness, case) if d.constraint == "cpt-2"]
+    index = int(defect.location.removeprefix("Patient.telecom[").rstrip("]"))
+    contact = defect.instance["telecom"][index]
+    assert "value" in contact and "system" not in contact and "_system" not in contact
+    others = [item for i, item in enumerate(defect.instance["telecom"]) if i != index]
+    assert others == [item for i, item in enumerate(case.instance["telecom"]) if i != index]
+    _, base = harness.both(defect.instance, case.profile)
+    assert reported(defect, base)
+
+
+def test_no_defect_is_put_in_the_profile_claims(harness: Harness) -> None:
+    # the base validation takes meta.profile out: a defect there would vanish from it
+    case = _r4_case("Observation-bmi", harness.validator)
+    assert case.profile == CORE + "vitalsigns"
+    defects = _defects_of(harness, case)
+    assert defects
+    assert not [d.location for d in defects if d.location.startswith("Observation.meta.profile")]
+
+
+def test_spread_keeps_few_of_each_kind_evenly() -> None:
+    labels = [Label(kind, "m", f"L{i}", "") for kind in ("a", "b") for i in range(10)]
+    changes = [(label, _no_change) for label in labels]
+    kept = [label.location for label, _ in spread(changes, 3)]
+    assert kept == ["L0", "L4", "L9", "L0", "L4", "L9"]
+    assert len(spread(changes[:2], 3)) == 2
+
+
+def _no_change(instance: dict[str, Any]) -> None:
+    del instance
+
+
+def test_every_family_of_defects_is_made(harness: Harness) -> None:
+    """Every family appears over the examples; fixed/pattern only where a value is not a discriminator."""
+    made: set[str] = set()
+    settable: list[str] = []
+    cases = [_ukcore_case(name) for name in UKCORE_NAMES] + [
+        _r4_case(n, harness.validator) for n in R4_CHOSEN
+    ]
+    for case in cases:
+        made.update(FAMILIES[d.kind] for d in harness.mutants(case))
+        walk = harness.mutator.maker.walk(case.instance, harness.plans(case)[0])
+        settable += [s.rule.id for s in walk.sites if eligible(s) and (s.rule.fixed or s.rule.pattern)]
+        settable += [absent.rule.id for absent in walk.unset_fixed]
+    assert set(FAMILIES.values()) - made <= {"fixed/pattern"}
+    # In UK Core STU2 and the R4 examples every fixed or pattern value picks a slice (changed-discriminator
+    # covers it); a value that does not would be changed too, and this says so.
+    assert ("fixed/pattern" in made) == bool(settable), settable[:5]
+
+
+GENERATED_PROFILES = ("UKCore-Patient", "UKCore-Observation-Lab", "UKCore-Encounter", "UKCore-Organization")
+
+
+@pytest.mark.parametrize("name", GENERATED_PROFILES)
+def test_generated_instance_defects_are_reported_with_and_without_profile(
+    harness: Harness, name: str
+) -> None:
+    """The same properties on instances the strategies build from the profile (seeded: the same each run)."""
+    url = UK + name
+    faults: list[str] = []
+
+    @settings(
+        max_examples=2,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )
+    @given(resources(url, harness.validator))
+    def collect(instance: dict[str, Any]) -> None:
+        faults.extend(harness.faults(Case(name, instance, url)))
+
+    collect()
+    assert faults == [], "\n".join(faults)

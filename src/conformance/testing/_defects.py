@@ -133,6 +133,8 @@ class Walk:
     prohibited: list[Absent] = field(default_factory=list)
     slices: list[tuple[Site, ElementRule, list[int]]] = field(default_factory=list)
     """Sliced elements: the first occurrence, a slice, and the indexes of the items that match it."""
+    unset_fixed: list[Absent] = field(default_factory=list)
+    """Elements with a fixed or pattern value that the instance leaves out, where they could go."""
     slicings: dict[tuple[JsonPath, str], ElementRule] = field(default_factory=dict)
     """The sliced element's own rule (with its slicing), by the path of its parent and its JSON name."""
     base: Walk | None = None
@@ -146,6 +148,12 @@ class Walk:
         if self._base_sites is None:
             self._base_sites = {found.path: found for found in self.base.sites}
         return self._base_sites.get(site.path)
+
+    def base_prohibits(self, absent: Absent) -> bool:
+        """The base walk also finds the element prohibited there (a datatype profile, an extension's own)."""
+        if self.base is None:
+            return True
+        return any(a.parent == absent.parent and a.rule.id == absent.rule.id for a in self.base.prohibited)
 
     def base_has_slice(self, first: Site, slice_rule: ElementRule) -> bool:
         if self.base is None:
@@ -231,8 +239,11 @@ class DefectMaker:
         for rule in children.rules:
             present = [(name, t) for name, t in rule.json_names() if name in obj]
             if not present:
+                absent = Absent(place.path, rule, f"{place.location}.{rule.base_name}")
                 if rule.max == 0 and _base_allows(rule):
-                    found.prohibited.append(Absent(place.path, rule, f"{place.location}.{rule.base_name}"))
+                    found.prohibited.append(absent)
+                elif _settable_fixed(rule) and not place.child(rule).discriminating:
+                    found.unset_fixed.append(absent)
                 continue
             self._element(
                 obj[present[0][0]], place.child(rule), rule, present[0], plan=children.plan, found=found
@@ -411,7 +422,7 @@ class DefectMaker:
                 "cardinality.max",
                 absent.location,
                 f"added {absent.rule.id}, which the profile prohibits (max 0)",
-                in_base=walk.base is None,
+                in_base=walk.base_prohibits(absent),
             )
             item = [value] if absent.rule.repeats else value
             yield label, partial(put_value, absent.parent, json_name(absent.rule, type_ref), item)
@@ -462,7 +473,7 @@ class DefectMaker:
                 f"changed the fixed {site.rule.id}",
                 in_base=base is not None and base.rule.fixed == fixed,
             )
-            yield label, partial(set_value, site, _other(site.type_code, fixed[1]))
+            yield label, partial(set_value, site, other_value(site.type_code, fixed[1]))
 
     def _changed_pattern(self, walk: Walk) -> Iterator[tuple[Label, Change]]:
         for site in walk.sites:
@@ -602,6 +613,12 @@ def eligible(site: Site) -> bool:
     return not site.discriminating and site.key not in SKIPPED_NAMES
 
 
+def _settable_fixed(rule: ElementRule) -> bool:
+    """An optional element with a fixed or pattern value, not a slice, of one type: it can be added wrong."""
+    has_value = rule.fixed is not None or rule.pattern is not None
+    return has_value and rule.max != 0 and not rule.slice_name and len(rule.types) == 1 and rule.name != "url"
+
+
 def _base_allows(rule: ElementRule) -> bool:
     base = rule.raw.get("base")
     return isinstance(base, Mapping) and str(base.get("max", "0")) != "0"
@@ -667,7 +684,7 @@ def _remove_items(first: Site, indexes: Sequence[int], instance: dict[str, Any])
         del parent[first.key]
 
 
-def _other(type_code: str, current: Any) -> Any:
+def other_value(type_code: str, current: Any) -> Any:
     """A valid value of the type that differs from `current`."""
     if type_code == "boolean":
         return not current
@@ -682,7 +699,7 @@ def _other(type_code: str, current: Any) -> Any:
 def off_pattern(pattern: Any, type_code: str) -> Any:
     """A value that does not match `pattern`: a primitive changed, or the codes of a coded pattern changed."""
     if not isinstance(pattern, Mapping):
-        return _other(type_code, pattern)
+        return other_value(type_code, pattern)
     changed = copy.deepcopy(dict(pattern))
     if isinstance(changed.get("coding"), list) and changed["coding"]:
         changed["coding"] = [{**c, "code": NOT_A_CODE} for c in changed["coding"] if isinstance(c, dict)]

@@ -31,11 +31,13 @@ from conformance.testing._defects import (
     Walk,
     eligible,
     off_pattern,
+    other_value,
     put_value,
     set_value,
     value_at,
     variant_with,
 )
+from conformance.testing._shapes import json_name, type_code
 
 UNKNOWN_EXTENSION = "https://generated.invalid/fhir/StructureDefinition/unknown-extension"
 OTHER_VALUE = "generated-other-value"
@@ -61,6 +63,8 @@ FAMILIES: Mapping[str, str] = {
     "code-not-in-value-set": "required binding",
     "change-fixed": "fixed/pattern",
     "change-pattern": "fixed/pattern",
+    "added-off-fixed": "fixed/pattern",
+    "added-off-pattern": "fixed/pattern",
     "datatype-invariant": "invariant",
     "missing-contained": "reference",
     "wrong-target-type": "reference",
@@ -144,7 +148,11 @@ class Mutator:
             *self._datatype_invariants(walk, instance),
             *self._wrong_target_types(walk, instance),
             *self._changed_discriminators(walk),
+            *_wrong_fixed_added(walk),
         ]
+        # The profile claims are what validating without the profile takes out: no defect goes there.
+        claims = f"{plan.type}.meta.profile"
+        changes = [change for change in changes if not change[0].location.startswith(claims)]
         kept = changes if per_kind is None else spread(changes, per_kind)
         return tuple(variant_with(instance, label, change) for label, change in kept)
 
@@ -289,6 +297,30 @@ def spread(changes: Sequence[tuple[Label, Change]], per_kind: int) -> list[tuple
             step = (len(found) - 1) / (per_kind - 1)
             kept.extend(found[round(i * step)] for i in range(per_kind))
     return kept
+
+
+def _wrong_fixed_added(walk: Walk) -> Iterator[tuple[Label, Change]]:
+    """An optional element with a fixed or pattern value, added with another value."""
+    for absent in walk.unset_fixed:
+        rule = absent.rule
+        type_ref = rule.types[0]
+        code = type_code(rule, type_ref)
+        if rule.fixed is not None:
+            kind, message_id, value = "added-off-fixed", "fixed.mismatch", _off_fixed(rule.fixed[1], code)
+        else:
+            pattern = rule.pattern[1] if rule.pattern is not None else None
+            kind, message_id, value = "added-off-pattern", "pattern.mismatch", off_pattern(pattern, code)
+        if value is None:
+            continue
+        label = Label(
+            kind, message_id, absent.location, f"added {rule.id} off its value", in_base=walk.base is None
+        )
+        item = [value] if rule.repeats else value
+        yield label, partial(put_value, absent.parent, json_name(rule, type_ref), item)
+
+
+def _off_fixed(fixed: Any, code: str) -> Any:
+    return off_pattern(fixed, code) if isinstance(fixed, Mapping) else other_value(code, fixed)
 
 
 def _root_extensions(instance: dict[str, Any], plan: Plan) -> Iterator[tuple[Label, Change]]:
