@@ -173,6 +173,23 @@ def test_slices_and_extensions_added_and_removed_are_named_once() -> None:
     ]
 
 
+def test_an_extension_taken_off_one_element_and_put_on_another_is_a_move() -> None:
+    def extension(element_id: str) -> dict[str, Any]:
+        return _element(element_id, max="1", type=[{"code": "Extension", "profile": ["https://x/Ext|1.2.0"]}])
+
+    old = _elements(_element("Specimen"), extension("Specimen.collection.collector.extension:c"))
+    new = _elements(_element("Specimen"), extension("Specimen.collection.extension:c"))
+    assert _lines(diff_profiles(P, old, new)) == [
+        (
+            "breaking",
+            "Specimen.collection.extension:c",
+            "extension-moved",
+            "extension https://x/Ext moved from Specimen.collection.collector.extension:c: "
+            "payloads carrying it there must move it",
+        )
+    ]
+
+
 def test_an_element_the_snapshot_stops_listing_is_compared_with_what_its_type_says() -> None:
     # Old profile constrained Patient.name.family; the new one lists only Patient.name: family is now
     # inherited from HumanName unchanged, which is a relaxation of the old min, not a removal.
@@ -289,6 +306,12 @@ def test_uk_core_next_changes_checked_by_hand(ukcore_diff: StandardsDiff) -> Non
         ukcore_diff, "UKCore-Organization", "Organization.extension:mainLocation", "max-narrowed"
     )
     assert (narrowed.impact, narrowed.detail) == (Impact.BREAKING, "cardinality 0..* -> 0..1")
+    # The collector backport extension moves from collection.collector to collection (its definition's
+    # context moved with it: 1.1.0 says Specimen.collection.collector, 1.2.0 Specimen.collection).
+    moved_extension = _find(
+        ukcore_diff, "UKCore-Specimen", "Specimen.collection.extension:collectorR5", "extension-moved"
+    )
+    assert moved_extension.impact is Impact.BREAKING
     # UKCore-Patient 2.6.1 makes managingOrganization mustSupport.
     assert _find(ukcore_diff, "UKCore-Patient", "Patient.managingOrganization", "must-support-added")
     # A datatype's children the new snapshot no longer lists are not reported as removed.

@@ -235,13 +235,41 @@ def diff_profiles(url: str, old: ProfileSide | ElementMap, new: ProfileSide | El
             added.append(element_id)
         elif before is not None:
             removed.append(element_id)
-    for element_id in _outermost(added):
+    outer_added, outer_removed = _outermost(added), _outermost(removed)
+    moves = _extension_moves(outer_removed, outer_added, old_side.elements, new_side.elements)
+    for old_id, new_id, extension_url in moves:
+        detail = f"extension {extension_url} moved from {old_id}: payloads carrying it there must move it"
+        changes.append(Change(Impact.BREAKING, url, new_id, "extension-moved", detail))
+    moved_old, moved_new = {move[0] for move in moves}, {move[1] for move in moves}
+    for element_id in (i for i in outer_added if i not in moved_new):
         changes.append(_added(url, element_id, new_side.elements[element_id]))
-    for element_id in _outermost(removed):
+    for element_id in (i for i in outer_removed if i not in moved_old):
         changes.append(_removed(url, element_id, old_side.elements[element_id]))
     for element_id, before, after in pairs:
         changes.extend(_element_changes(url, element_id, before, after))
     return changes
+
+
+def _extension_moves(
+    removed: Sequence[str], added: Sequence[str], old: ElementMap, new: ElementMap
+) -> list[tuple[str, str, str]]:
+    """(old id, new id, url) for each extension taken off one element and put on another: where an
+    extension may be used is part of its definition, so a payload carrying it at the old place fails."""
+    added_by_url = {_extension_url(new[i]): i for i in added if _what(i, new[i]) == "extension"}
+    moves = []
+    for old_id in removed:
+        extension_url = _extension_url(old[old_id]) if _what(old_id, old[old_id]) == "extension" else None
+        new_id = added_by_url.get(extension_url) if extension_url else None
+        if extension_url and new_id:
+            moves.append((old_id, new_id, extension_url))
+    return moves
+
+
+def _extension_url(element: Mapping[str, Any]) -> str | None:
+    profiles = [
+        p for t in element.get("type") or () if isinstance(t, Mapping) for p in t.get("profile") or ()
+    ]
+    return str(profiles[0]).split("|", 1)[0] if profiles else None
 
 
 def _outermost(ids: Sequence[str]) -> list[str]:
@@ -276,8 +304,8 @@ def _what(element_id: str, element: Mapping[str, Any]) -> str:
 
 def _describe(what: str, element: Mapping[str, Any]) -> str:
     if what == "extension":
-        profiles = [p for t in element.get("type") or () for p in t.get("profile") or ()]
-        return f"extension {profiles[0]}" if profiles else "extension"
+        extension_url = _extension_url(element)
+        return f"extension {extension_url}" if extension_url else "extension"
     if what == "slice":
         return f"slice {element.get('sliceName')}"
     return "element"
