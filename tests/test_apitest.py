@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 import base64
+import datetime
 import hashlib
 import http.server
+import ipaddress
 import json
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import threading
@@ -17,9 +20,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.x509.oid import NameOID
 
 from conformance.apitest import (
     ApiClient,
@@ -31,6 +36,7 @@ from conformance.apitest import (
     ServerTestOptions,
 )
 from conformance.apitest.auth import Algorithm
+from conformance.apitest.client import trusting
 from conformance.context import Context
 from conformance.errors import UsageError
 from conformance.settings import Settings
@@ -543,3 +549,59 @@ def test_the_command_keeps_secrets_out_of_its_output_and_statement(server: Serve
     assert 401 not in statuses
     token = next(x for x in data["evidence"]["api"]["exchanges"] if x["url"].endswith("/token"))
     assert token["response_body"].startswith("[withheld") and token["request_body"].startswith("[withheld")
+
+
+def _certificates(folder: Path) -> tuple[Path, Path, Path]:
+    """A private CA and a certificate for 127.0.0.1 it signed: (CA cert, server cert, server key)."""
+    now = datetime.datetime.now(datetime.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test CA")])
+    ca = (
+        x509.CertificateBuilder().subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    key = ec.generate_private_key(ec.SECP256R1())
+    local = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    address = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    cert = (
+        x509.CertificateBuilder().subject_name(local).issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(hours=1)).add_extension(address, critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )  # fmt: skip
+    paths = folder / "ca.pem", folder / "server.pem", folder / "server.key"
+    paths[0].write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    paths[1].write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    paths[2].write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return paths
+
+
+def test_a_private_ca_is_trusted_only_when_given(tmp_path: Path) -> None:
+    ca, cert, key = _certificates(tmp_path)
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Redirecting)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    base = f"https://127.0.0.1:{httpd.server_address[1]}"
+    try:
+        with ApiClient(base, politeness=Politeness(retries=0)) as client:
+            refused = client.get("target")
+        with ApiClient(base, politeness=Politeness(retries=0), verify_tls=trusting(ca)) as client:
+            trusted = client.get("target")
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join()
+    assert refused.error is not None and refused.error.startswith("TLS failure")
+    assert trusted.status == 200 and trusted.json() == {"resourceType": "Patient", "id": "x"}
+    with pytest.raises(UsageError, match="CA certificate"):
+        trusting(key.with_suffix(".missing"))

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -269,6 +270,16 @@ class _Request:
     headers: Mapping[str, str]
     body: bytes | None
     withhold: bool = False  # a token request: both bodies hold credentials
+
+
+def trusting(ca_cert: Path) -> ssl.SSLContext:
+    """TLS that trusts the system's CAs and the given one (a supplier's test environment may use its own)."""
+    context = ssl.create_default_context()
+    try:
+        context.load_verify_locations(cafile=str(ca_cert))
+    except (OSError, ssl.SSLError) as exc:
+        raise UsageError(f"cannot use {ca_cert} as a CA certificate: {exc}") from None
+    return context
 
 
 def _recorded_body(content: bytes, secrets: tuple[str, ...], withhold: bool) -> tuple[str, Any, bool]:

@@ -13,13 +13,14 @@ import platform
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 
 from conformance import __version__
 from conformance.apitest.auth import Auth, AuthError, NoAuth
 from conformance.apitest.checks import Expected, capability_tests, content_type_test, protocol_tests
-from conformance.apitest.client import ApiClient, ApiClientError, BudgetSpent, Politeness
+from conformance.apitest.client import ApiClient, ApiClientError, BudgetSpent, Politeness, trusting
 from conformance.apitest.log import TestLog
 from conformance.apitest.profiles import Limits, ProfileTests
 from conformance.apitest.requirements import standard_requirements
@@ -59,6 +60,7 @@ class ServerTestOptions:
     patients: tuple[str, ...] = ()
     politeness: Politeness = field(default_factory=Politeness)
     limits: Limits = field(default_factory=Limits)
+    ca_cert: Path | None = None  # a private CA the server's certificate is signed by (test environments)
 
 
 class ServerTester:
@@ -84,7 +86,8 @@ class ServerTester:
         """Test the server; ApiClientError when it cannot be reached at all."""
         used_auth = auth or NoAuth()
         run = run or RunDetails()
-        with ApiClient(base_url, used_auth, options.politeness, transport) as client:
+        verify_tls = trusting(options.ca_cert) if options.ca_cert is not None else True
+        with ApiClient(base_url, used_auth, options.politeness, transport, verify_tls) as client:
             log, checker = TestLog(), ResourceChecker(self.standard, self.validator)
             self._tests(client, log, checker, options)
             exchanges = tuple(client.exchanges)

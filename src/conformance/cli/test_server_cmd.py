@@ -91,6 +91,7 @@ def _add_politeness_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--page-size", type=int, default=10, metavar="N", help="_count of searches (10)")
     group.add_argument("--max-pages", type=int, default=3, metavar="N", help="pages followed per search (3)")
     group.add_argument("--allow-writes", action="store_true", help="allow requests that change data")
+    group.add_argument("--ca-cert", type=Path, metavar="PEM", help="also trust this CA (test environments)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -105,6 +106,7 @@ def run(args: argparse.Namespace) -> int:
             retries=args.retries, allow_writes=args.allow_writes,
         ),
         limits=Limits(page_size=args.page_size, max_pages=args.max_pages),
+        ca_cert=args.ca_cert,
     )  # fmt: skip
     product = Product(args.supplier, args.product, args.product_version)
     statement = ServerTester(standard, context).test(
