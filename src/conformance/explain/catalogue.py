@@ -21,15 +21,22 @@ from conformance.explain.data import Family, families
 from conformance.explain.render import family_markdown
 
 PAGE = Path("reference") / "message-ids.md"
-# Tokens the live readers pick up that are not message ids: package names, modules, files and hosts.
-_NOT_A_MESSAGE_ID = re.compile(r"^(?:hl7|conformance|example)\.|\.(?:json|xml|html|toml|org|net|com|uk)$")
+# Tokens the live readers pick up that are not message ids: package names, modules and the example host,
+# and the names of files the code writes (a suffix alone cannot tell: `capability.json` is a check's id).
+_NOT_A_MESSAGE_ID = re.compile(r"^(?:hl7|conformance)\.|^example\.org$")
+_FILE_NAMES = frozenset(
+    {"package.json", "register.json", "feed.xml", "index.html", "page.html", "sample-statement.json"}
+    | {"sample-statement.html", "framework.schema.json", "standard.schema.json"}
+)
 
 
 def live_message_ids(root: Path | None = None) -> frozenset[str]:
     """The message ids the code emits and docs/*.md list, read from the source checkout now."""
     checkout = root or repository_root()
     live = emitted_ids(checkout / "src" / "conformance") & documented_ids(checkout / "docs")
-    return frozenset(token for token in live if not _NOT_A_MESSAGE_ID.search(token))
+    return frozenset(
+        token for token in live if not _NOT_A_MESSAGE_ID.search(token) and token not in _FILE_NAMES
+    )
 
 
 _INTRO = """\
