@@ -14,8 +14,9 @@ from conformance.fhirversion import FhirVersion
 from conformance.settings import Settings
 from conformance.standards import available_standards, load_standard, standard_from_dict
 from conformance.standards.model import Status
-from conformance.statements import Product, render_markdown
+from conformance.statements import Product, compare, read_statement, render_markdown, write_statement
 from conformance.statements.assess import Assessor
+from conformance.statements.verify import verify_statement
 from statements_support import shared_packages_or_skip
 
 OLD_STYLE = {
@@ -166,3 +167,27 @@ def test_a_statement_made_against_a_deprecated_standard_says_so(
     )
     active = Assessor(standard_from_dict(OLD_STYLE), context).assess([payload], PRODUCT)
     assert active.standard.status == "active" and "was deprecated" not in render_markdown(active)
+
+
+def test_verify_and_compare_warn_about_a_deprecated_standard(
+    shared_settings: Settings, tmp_path: Path
+) -> None:
+    shared_packages_or_skip()
+    payload = tmp_path / "payloads" / "patient.json"
+    payload.parent.mkdir()
+    payload.write_text(json.dumps({"resourceType": "Patient", "id": "p1"}), encoding="utf-8")
+    context = Context.build(shared_settings, FhirVersion.R4)
+    deprecated = standard_from_dict({**OLD_STYLE, "status": "deprecated"})
+    path = tmp_path / "statement.json"
+    write_statement(Assessor(deprecated, context).assess([payload], PRODUCT), path)
+    verification = verify_statement(path, payloads=payload.parent, context=context)
+    warnings = [(c.name, c.detail) for c in verification.checks if c.status == "warning"]
+    assert warnings == [
+        ("standard status", "the statement was made against old-style, a deprecated standard")
+    ]
+    assert verification.ok  # a warning, not a failure: the statement is what it says it is
+    notes = compare([read_statement(path)]).notes
+    assert "the standard was deprecated when these statements were made" in notes
+    active = tmp_path / "active.json"
+    write_statement(Assessor(standard_from_dict(OLD_STYLE), context).assess([payload], PRODUCT), active)
+    assert not [c for c in verify_statement(active, context=context).checks if c.status == "warning"]

@@ -20,7 +20,7 @@ from conformance.cli.terminology_options import add_terminology_options, termino
 from conformance.errors import InputError
 from conformance.statements import Verification, load_public_key, verify_statement
 
-_STYLES = {"pass": "green", "fail": "bold red", "skipped": "yellow"}
+_STYLES = {"pass": "green", "fail": "bold red", "skipped": "yellow", "warning": "yellow"}
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -102,6 +102,9 @@ def _notes(statements: Sequence[Statement]) -> tuple[str, ...]:
     unsigned = [subject_line(s) for s in statements if s.signature is None]
     if unsigned:
         notes.append(f"not signed: {', '.join(unsigned)}")
+    withdrawn = {s.standard.status for s in statements if s.standard.status in ("deprecated", "retired")}
+    if withdrawn:
+        notes.append(f"the standard was {' or '.join(sorted(withdrawn))} when these statements were made")
     drafts = [subject_line(s) for s in statements if s.results.rests_on_draft_profiles]
     if drafts:
         notes.append(f"verdicts resting on profiles that are not active: {', '.join(drafts)}")

@@ -42,7 +42,7 @@ from conformance.statements.suppressions import Suppression
 from conformance.terminology import TerminologyService
 from conformance.validation import Validator
 
-CheckStatus = Literal["pass", "fail", "skipped"]
+CheckStatus = Literal["pass", "fail", "skipped", "warning"]  # a warning never fails verification
 _SHOWN_DIFFERENCES = 5
 
 
@@ -92,6 +92,7 @@ def verify_statement(
         return Verification(tuple(checks))
     checks.append(_signature(statement, public_key))
     checks.append(_consistency(statement))
+    checks.extend(_standard_status(statement))
     if statement.evidence.api is not None:
         checks.append(_exchange_digests(statement.evidence.api))
         checks.append(_revalidation(statement, settings, context))
@@ -342,6 +343,15 @@ def _reassess(
         if service is not None:
             _check_same_source(environment.terminology, terminology_source_of(service))
         return Assessor(standard, context, terminology=service).assess(files, product, run)
+
+
+def _standard_status(statement: Statement) -> list[Check]:
+    """A warning when the standard was deprecated or retired when the statement was made."""
+    standard = statement.standard
+    if standard.status not in ("deprecated", "retired"):
+        return []
+    detail = f"the statement was made against {standard.id}, a {standard.status} standard"
+    return [Check("standard status", "warning", detail)]
 
 
 def standard_of(record: StandardRecord) -> Standard:
