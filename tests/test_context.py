@@ -142,7 +142,7 @@ def test_structure_definition_by_type_and_queries(settings: Settings) -> None:
     assert context.counts()["StructureDefinition"] == 5
 
 
-def test_implicit_packages_come_after_core_and_never_need_the_network(
+def test_implicit_packages_come_after_core_and_only_the_extensions_pack_asks_the_registry(
     tmp_path: Path, settings: Settings
 ) -> None:
     folder = copy_fixtures(tmp_path / "implicit", "hl7.fhir.r4.core#4.0.1")
