@@ -208,9 +208,9 @@ def _unclaimed(instance: dict[str, Any]) -> dict[str, Any]:
 
 
 def _related(found: str, expected: str) -> bool:
-    """The same place, or one inside the other (a missing element is reported on its parent)."""
-    shorter, longer = sorted((found, expected), key=len)
-    return longer == shorter or (longer.startswith(shorter) and longer[len(shorter)] in ".[")
+    """The defect's place, one inside it, or its parent (a missing element is reported on its parent)."""
+    inside = found.startswith(expected) and found[len(expected) : len(expected) + 1] in ("", ".", "[")
+    return inside or found == expected.rsplit(".", 1)[0]
 
 
 def reported(defect: Defect, outcome: Outcome) -> bool:

@@ -569,11 +569,10 @@ class DefectMaker:
             None,
         )
         if listed is not None:
-            unwrapped = Label(
-                "single-for-array", "structure.array-expected", listed.location, "no JSON array"
-            )
+            whole = listed.location.rsplit("[", 1)[0]  # the defect is in the element, not its item
+            unwrapped = Label("single-for-array", "structure.array-expected", whole, "no JSON array")
             yield unwrapped, partial(_unwrap, listed.parent, listed.key)
-            emptied = Label("empty-array", "structure.empty-array", listed.location, "an empty JSON array")
+            emptied = Label("empty-array", "structure.empty-array", whole, "an empty JSON array")
             yield emptied, partial(put_value, listed.parent, listed.key, [])
 
 
