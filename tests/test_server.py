@@ -54,8 +54,9 @@ def strict_server() -> Iterator[RunningServer]:
 
 def command_outcome(path: Path, *options: str) -> dict[str, Any]:
     """What `conformance validate --format json` prints for one file."""
+    command = [sys.executable, "-m", "conformance", "validate", f"--ig={UKCORE}", "--format=json"]
     result = subprocess.run(
-        [sys.executable, "-m", "conformance", "validate", f"--ig={UKCORE}", "--format=json", *options, str(path)],
+        [*command, *options, str(path)],
         capture_output=True, text=True, env=command_environment(), timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode in (0, 1), result.stderr[-2000:]
