@@ -8,6 +8,7 @@ the module's handler returns the process exit code. Exit codes: 0 success,
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
@@ -30,32 +31,44 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_USAGE)
 
 
-def _command_modules() -> list[ModuleType]:
-    # Imported here, not at the top: every command module imports this package's exit codes.
-    from conformance.cli import (  # noqa: PLC0415
-        assess_cmd,
-        compare_cmd,
-        explain_cmd,
-        framework_cmd,
-        keygen_cmd,
-        packages_cmd,
-        register_cmd,
-        sample_cmd,
-        serve_cmd,
-        snapshot_cmd,
-        standards_cmd,
-        test_server_cmd,
-        validate_cmd,
-        verify_cmd,
-    )
-
-    return [
-        packages_cmd, sample_cmd, validate_cmd, snapshot_cmd, assess_cmd, verify_cmd, compare_cmd, keygen_cmd,
-        framework_cmd, register_cmd, serve_cmd, standards_cmd, test_server_cmd, explain_cmd,
-    ]  # fmt: skip
+COMMANDS: tuple[tuple[str, str], ...] = (
+    ("packages", "packages_cmd"),
+    ("sample", "sample_cmd"),
+    ("validate", "validate_cmd"),
+    ("snapshot", "snapshot_cmd"),
+    ("assess", "assess_cmd"),
+    ("verify", "verify_cmd"),
+    ("compare", "compare_cmd"),
+    ("keygen", "keygen_cmd"),
+    ("framework", "framework_cmd"),
+    ("register", "register_cmd"),
+    ("serve", "serve_cmd"),
+    ("standards", "standards_cmd"),
+    ("test-server", "test_server_cmd"),
+    ("explain", "explain_cmd"),
+)
+"""Each command's name and the module (in this package) that registers it, in the order help lists them."""
 
 
-def build_parser() -> argparse.ArgumentParser:
+def _command_modules(chosen: str | None) -> list[ModuleType]:
+    """The chosen command's module alone, or every module (for help, or an unknown name's error).
+
+    Importing only what the chosen command needs keeps a one-file `validate` fast: the statement,
+    register and server modules (pydantic models, schemas) are never loaded for it.
+    """
+    names = [module for name, module in COMMANDS if name == chosen] or [module for _, module in COMMANDS]
+    return [importlib.import_module(f"{__name__}.{module}") for module in names]
+
+
+def _chosen_command(argv: Sequence[str] | None) -> str | None:
+    """The command named in `argv` (its first word that is not an option); None when there is none."""
+    if argv is None:
+        return None
+    return next((word for word in argv if not word.startswith("-")), None)
+
+
+def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
+    """The argument parser; with `argv`, only the command it names is registered (when it is known)."""
     parser = _Parser(
         prog="conformance",
         description="Check FHIR payloads against published profiles and write conformance statements.",
@@ -63,14 +76,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
-    for module in _command_modules():
+    for module in _command_modules(_chosen_command(argv)):
         module.register(subparsers)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser(words).parse_args(words)
     handler: Handler = args.handler
     try:
         return handler(args)

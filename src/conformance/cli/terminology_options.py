@@ -13,17 +13,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from conformance.errors import UsageError
 from conformance.settings import Settings, read_secret
 from conformance.terminology import LocalTerminology, TerminologyService
-from conformance.terminology.composite import CompositeTerminology
-from conformance.terminology.oauth import ClientCredentials, Secret
-from conformance.terminology.recorded import Recorder, Replayer
-from conformance.terminology.remote import RemoteOptions, RemoteTerminology
-from conformance.terminology.transport import HttpOptions
+
+if TYPE_CHECKING:
+    from conformance.terminology.oauth import ClientCredentials
+
+# The remote, recorded and composite services (and httpx under them) are imported where they are built:
+# a run without a terminology server never loads them, which keeps a one-file `validate` quick to start.
 
 NO_SERVER = frozenset({"none", "n/a", "off"})
 
@@ -148,6 +149,8 @@ def credentials_of(settings: Settings) -> ClientCredentials | None:
         missing = " and a ".join(name for name, value in parts.items() if value is None)
         raise UsageError(f"OAuth2 for the terminology server also needs a {missing}")
     _check_url(token_url, "--tx-token-url")
+    from conformance.terminology.oauth import ClientCredentials, Secret  # noqa: PLC0415
+
     return ClientCredentials(token_url, client_id, Secret(secret))
 
 
@@ -162,6 +165,13 @@ def terminology_from(
     display_warnings = bool(_option(args, "display_warnings"))
     local = LocalTerminology(context, context.fhir_version, display_mismatch_is_warning=display_warnings)
     service: TerminologyService = local
+    if chosen.tx_replay is None and chosen.tx_server is None and chosen.tx_record is None:
+        return service
+    from conformance.terminology.composite import CompositeTerminology  # noqa: PLC0415
+    from conformance.terminology.recorded import Recorder, Replayer  # noqa: PLC0415
+    from conformance.terminology.remote import RemoteOptions, RemoteTerminology  # noqa: PLC0415
+    from conformance.terminology.transport import HttpOptions  # noqa: PLC0415
+
     if chosen.tx_replay is not None:
         service = CompositeTerminology(local, Replayer.from_file(chosen.tx_replay))
     elif chosen.tx_server is not None:

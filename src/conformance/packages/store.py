@@ -13,6 +13,7 @@ from collections import deque
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from conformance.errors import OfflineError, PackageError, PackageNotFoundError
 from conformance.packages.archive import DEFAULT_LIMITS, ExtractionLimits, extract_into_place
@@ -23,7 +24,6 @@ from conformance.packages.loading import (
     require_package_folder,
 )
 from conformance.packages.package import Manifest, Package
-from conformance.packages.registry import Distribution, Registry
 from conformance.packages.versions import (
     VersionSpec,
     is_safe_package_name,
@@ -31,6 +31,10 @@ from conformance.packages.versions import (
     sort_versions,
 )
 from conformance.settings import Settings
+
+if TYPE_CHECKING:
+    # httpx (under the registry client) is imported only when the registry is used.
+    from conformance.packages.registry import Distribution, Registry
 
 
 @dataclass(frozen=True)
@@ -152,6 +156,8 @@ class PackageStore:
         if self.settings.offline:
             raise OfflineError("offline mode is on: the package registry may not be used")
         if self._registry is None:
+            from conformance.packages.registry import Registry  # noqa: PLC0415
+
             self._registry = Registry(self.settings.registry_url)
         return self._registry
 
