@@ -1,10 +1,11 @@
 """Mutation harness: single defects in real examples, validated with and without their profile.
 
-Every UK Core STU2 example (with the profile it is published for) and one FHIR R4 specification example of
-each domain resource type (with the profile it declares, else its type's core definition) is changed in one
-place at a time (`conformance.testing._mutations`): structure, cardinality, primitive format, required
-binding, fixed/pattern value, datatype invariant, reference target type, slicing and extension defects,
-each placed where the StructureDefinitions say the rule applies. Each variant is validated twice, naming
+Every UK Core STU2 example (with the profile it is published for) and a deterministic sample of the FHIR R4
+specification's domain examples (two per resource type and every one claiming a profile; with the profile
+it claims, else its type's core definition) is changed in one place at a time
+(`conformance.testing._mutations`): structure, cardinality, primitive format, required binding,
+fixed/pattern value, datatype invariant, reference target type, slicing and extension defects, each
+placed where the StructureDefinitions say the rule applies. Each variant is validated twice, naming
 the profile and naming none (its `meta.profile` claims removed), and must show:
 
 - the defect reported under the profile, with its message id (and invariant key) at or around its place;
