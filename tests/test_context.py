@@ -341,6 +341,25 @@ def test_the_extensions_pack_is_loaded_after_core_and_can_be_turned_off(tmp_path
     ]
 
 
+def test_the_packs_copy_of_a_core_extension_wins_over_the_core_packages_only(tmp_path: Path) -> None:
+    folder = copy_fixtures(tmp_path / "path", "hl7.fhir.r4.core#4.0.1")
+    core_extension = "http://hl7.org/fhir/StructureDefinition/patient-example-core-ext"
+    core = folder / "hl7.fhir.r4.core#4.0.1" / "package"
+    core_copy = {**_pack_extension(), "url": core_extension, "version": "4.0.1", "title": "core"}
+    (core / "StructureDefinition-patient-example-core-ext.json").write_text(json.dumps(core_copy))
+    index = json.loads((core / ".index.json").read_text())
+    index["files"].append({"filename": "StructureDefinition-patient-example-core-ext.json", **core_copy})
+    (core / ".index.json").write_text(json.dumps(index))
+    _write_package(folder, PACK, "5.3.0", [{**core_copy, "version": "5.3.0", "title": "pack"}])
+    settings = offline_settings(tmp_path, folder)
+    context = Context.build(settings, FhirVersion.R4)
+    assert context.resolve(core_extension)["title"] == "pack"  # type: ignore[index]
+    assert context.resolve(core_extension, "4.0.1")["title"] == "core"  # type: ignore[index]
+    # A copy given as an extra resource (or by a package the user names) still comes first.
+    overlay = {**core_copy, "version": "9.9.9", "title": "mine"}
+    assert context.with_resources([overlay]).resolve(core_extension)["title"] == "mine"  # type: ignore[index]
+
+
 def test_a_missing_extensions_pack_is_said_where_it_matters_not_as_a_warning(tmp_path: Path) -> None:
     folder = copy_fixtures(tmp_path / "path", "hl7.fhir.r4.core#4.0.1")
     context = Context.build(offline_settings(tmp_path, folder), FhirVersion.R4)

@@ -385,6 +385,12 @@ class Context:
 _TERMINOLOGY_AUTHORITY = ("http://terminology.hl7.org/", "hl7.terminology.")
 
 
+# The extensions pack now publishes the core's extensions too (newer versions, some with other contexts);
+# the HL7 validator uses its copy over the core package's, as it uses THO's over the core's.
+_EXTENSIONS_AUTHORITY = (CORE_SD_PREFIX, "hl7.fhir.uv.extensions.")
+_CORE_PACKAGES = ("hl7.fhir.r4.core#", "hl7.fhir.r3.core#")
+
+
 def _authoritative(url: str, entries: tuple[IndexEntry, ...]) -> IndexEntry:
     """Precedence order, except that a canonical's own publisher's copy beats copies carried elsewhere."""
     prefix, package = _TERMINOLOGY_AUTHORITY
@@ -392,6 +398,11 @@ def _authoritative(url: str, entries: tuple[IndexEntry, ...]) -> IndexEntry:
         for entry in entries:
             if entry.package.startswith(package):
                 return entry
+    prefix, package = _EXTENSIONS_AUTHORITY
+    if url.startswith(prefix) and entries[0].package.startswith(_CORE_PACKAGES):
+        # Only the core package's copy gives way: a definition given as an extra or by a named package
+        # still comes first.
+        return next((entry for entry in entries if entry.package.startswith(package)), entries[0])
     return entries[0]
 
 
