@@ -411,3 +411,51 @@ def test_conformance_of_a_document_entry_follows_its_relative_references(
     validator = Validator(r4_context.with_resources(_DOCUMENT_PROFILES))
     outcome = validator.validate(_document(patient), profiles=[_EXAMPLE + "RefDocument"])
     assert [i.message_id for i in outcome.errors] == expected
+
+
+def _versioned_collection(reference: str) -> dict[str, Any]:
+    """Two versions of one Observation under one fullUrl, and a List that points at it."""
+    base = "http://example.org/fhir/"
+    versions = [
+        {
+            "fullUrl": base + "Observation/o1",
+            "resource": {
+                "resourceType": "Observation",
+                "id": "o1",
+                "meta": {"versionId": version},
+                "status": "final",
+                "code": {"text": "x"},
+            },
+        }
+        for version in ("1", "2")
+    ]
+    listing: dict[str, Any] = {"resourceType": "List", "id": "l1", "status": "current", "mode": "working"}
+    listing["entry"] = [{"item": {"reference": reference}}]
+    return {
+        "resourceType": "Bundle",
+        "type": "history",
+        "entry": [{"fullUrl": base + "List/l1", "resource": listing}, *versions],
+    }
+
+
+@pytest.mark.parametrize(
+    ("reference", "expected"),
+    [
+        (
+            "Observation/o1",
+            [("reference.bundle-multiple-matches", "Bundle.entry[0].resource.entry[0].item.reference")],
+        ),
+        ("Observation/o1/_history/2", []),  # the version says which
+        (
+            "http://example.org/fhir/Observation/o1",
+            [("reference.bundle-multiple-matches", "Bundle.entry[0].resource.entry[0].item.reference")],
+        ),
+    ],
+)
+def test_a_reference_two_entries_answer_is_ambiguous(
+    r4_validator: Validator, reference: str, expected: list[tuple[str, str]]
+) -> None:
+    errors = [
+        e for e in _errors(r4_validator, _versioned_collection(reference)) if e[0].startswith("reference.")
+    ]
+    assert errors == expected

@@ -79,6 +79,24 @@ def _links_of(entry: Any, index: BundleIndex, targets: Mapping[int, int]) -> set
     return found
 
 
+def _references_with_locs(node: Any, loc: Loc) -> list[tuple[str, Loc]]:
+    """Every `reference` string under a resource, with where it is (contained resources included)."""
+    found: list[tuple[str, Loc]] = []
+    pending: list[tuple[Any, Loc]] = [(node, loc)]
+    while pending:
+        current, where = pending.pop()
+        if not isinstance(current, Mapping):
+            continue
+        for key, value in current.items():
+            if key == "reference" and isinstance(value, str) and not value.startswith("#"):
+                found.append((value, where.child(key)))
+            elif isinstance(value, list):
+                pending.extend((item, where.child(key, i)) for i, item in enumerate(value))
+            elif isinstance(value, Mapping):
+                pending.append((value, where.child(key)))
+    return found
+
+
 def _reachable_from(start: int, links: list[set[int]]) -> set[int]:
     """Forward through references, and backward from anything that references a reachable entry."""
     reachable = {start}
@@ -111,9 +129,11 @@ class BundleChecks:
             if isinstance(entry, Mapping):
                 self._entry(walker, entry, bundle_type, loc.child("entry", position))
         self._first_entry(walker, entries, bundle_type, loc)
+        index = bundle_index(walker, resource)
+        if index.has_duplicate_urls():
+            self._ambiguous_references(walker, index, entries, loc)
         if bundle_type not in FIRST_ENTRY:
             return
-        index = bundle_index(walker, resource)
         self._required_references(walker, index, entries, bundle_type, loc)
         if bundle_type == "document":
             self._reachability(walker, index, entries, loc)
@@ -134,6 +154,24 @@ class BundleChecks:
                 f"A document must have a date (Bundle.{'.'.join(where)})",
                 loc,
             )
+
+    @staticmethod
+    def _ambiguous_references(walker: Walker, index: BundleIndex, entries: list[Any], loc: Loc) -> None:
+        """A reference naming a fullUrl (and version) that several entries have cannot say which it means."""
+        for position, entry in enumerate(entries):
+            resource = entry.get("resource") if isinstance(entry, Mapping) else None
+            if not isinstance(resource, Mapping):
+                continue
+            source = entry_source(entry)
+            resource_loc = loc.child("entry", position).child("resource")
+            for literal, reference_loc in _references_with_locs(resource, resource_loc):
+                if index.matches_by_base(literal, source.full_url) > 1:
+                    walker.report.error(
+                        "invalid",
+                        "reference.bundle-multiple-matches",
+                        f"Multiple matches in bundle for reference {literal}",
+                        reference_loc,
+                    )
 
     @staticmethod
     def _required_references(
@@ -404,6 +442,29 @@ class BundleIndex:
         if isinstance(resource_type, str) and isinstance(resource_id, str):
             self.by_type_id.setdefault(f"{resource_type}/{resource_id}", []).append((url, resource))
 
+    def has_duplicate_urls(self) -> bool:
+        return any(len(found) > 1 for found in self.by_url.values())
+
+    def matches_by_base(self, reference: str, full_url: str | None) -> int:
+        """How many entries a reference names by the HL7 validator's first resolution (its getFromBundle):
+        an absolute reference is a fullUrl; a relative one is appended to the base of the fullUrl of the
+        entry it is in (for a URN, `urn:uuid:` and the id); `/_history/v` must be the entry's versionId."""
+        if _ABSOLUTE.fullmatch(reference):
+            return 0 if "/_history/" in reference else len(self.by_url.get(reference, ()))
+        slashes = reference.count("/")
+        if full_url is None or slashes not in (1, 3):
+            return 0
+        if full_url.startswith("urn"):
+            base = full_url.rsplit(":", 1)[0] + ":"
+        else:
+            base = "/".join(full_url.split("/")[:-2]) + "/"
+        target, _, version = reference.partition("/_history/")
+        if version:
+            return len(self.by_url.get(f"{base}{target}/_history/{version}", ()))
+        if base.startswith("urn"):
+            return len(self.by_url.get(base + target.split("/")[-1], ()))
+        return len(self.by_url.get(base + target, ()))
+
     def resolve(self, reference: str, source: Source, name: str) -> Resolution:
         """A reference that must resolve inside the Bundle (`name` says which: "Composition.subject")."""
         reference = reference.split("#", 1)[0]
@@ -453,20 +514,22 @@ class BundleIndex:
             return Resolution(None, f"Can't find '{reference}' in the bundle ({name})")
         if self.type_and_id_resolves and len(candidates) == 1:
             return Resolution(candidates[0][1])
-        urls = ",".join(sorted(url or "<missing>" for url, _ in candidates))
-        some = "there is a resource" if len(candidates) == 1 else f"there are {len(candidates)} resources"
+        urls = ",".join(sorted({url or "<missing>" for url, _ in candidates}))
+        one = len(candidates) == 1
         note = (
-            f"Can't find '{reference}' in the bundle ({name}). Note that {some} in the bundle with the same "
-            "type and id, but it does not match because of the fullUrl based rules around matching relative "
-            "references"
+            f"Can't find '{reference}' in the bundle ({name}). Note that "
+            + ("there is a resource" if one else f"there are {len(candidates)} resources")
+            + " in the bundle with the same type and id, but "
+            + ("it does not" if one else "they do not")
+            + " match because of the fullUrl based rules around matching relative references"
         )
         if expected is None:
+            which = "it doesn't match" if one else "none of them match"
             return Resolution(
-                None,
-                f"{note}. Found '{urls}', but it doesn't match because of the source fullUrl "
-                f"'{source.full_url}'",
+                None, f"{note}. Found '{urls}', but {which} because of the source fullUrl '{source.full_url}'"
             )
-        return Resolution(None, f"{note} (must be '{expected}', but found '{urls}')")
+        found = f"found '{urls}'" if one else f"found these: {urls}"
+        return Resolution(None, f"{note} (must be '{expected}', but {found})")
 
 
 # What a document's Composition and a message's MessageHeader must find inside their Bundle (the HL7
