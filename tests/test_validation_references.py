@@ -1,9 +1,9 @@
 """References: contained `#id`, target types (core and profile), declared type, resolution inside a document.
 
 References that cannot be resolved offline (`Patient/1` outside a Bundle, absolute URLs) are not errors,
-and, as with the HL7 validator's defaults, the type such a reference names is not checked against the
-allowed targets: only a resolved target's type is (ValidationOptions.assume_valid_rest_references checks
-it, as the HL7 validator's -assumeValidRestReferences does). What the payload itself must contain
+but the type such a reference names is checked against the allowed targets, as the FHIR specification
+requires (ValidationOptions.assume_valid_rest_references, on by default; the HL7 validator checks it only
+with -assumeValidRestReferences, and `False` follows its default). What the payload itself must contain
 (contained resources, the references of a document's Composition and a message's MessageHeader) must be
 found.
 """
@@ -28,10 +28,9 @@ pytestmark = pytest.mark.shared
     [
         "references/observation-contained-valid.json",
         "references/observation-logical-and-absolute.json",
-        "references/observation-unresolved-wrong-type.json",
         "references/document-valid.json",
     ],
-    ids=["contained", "logical-and-absolute", "unresolved-type-unchecked", "document"],
+    ids=["contained", "logical-and-absolute", "document"],
 )
 def test_valid_references_are_clean(r4_fixtures: FixtureRunner, name: str) -> None:
     outcome = r4_fixtures.validate(name)
@@ -190,12 +189,17 @@ def test_relative_reference_from_a_uuid_entry_does_not_resolve(r4_fixtures: Fixt
     ]
 
 
-# ---- the type an unresolvable reference names (HL7 validator: -assumeValidRestReferences)
+# ---- the type an unresolvable reference names (on by default; HL7 validator: -assumeValidRestReferences)
 
 
 @pytest.fixture(scope="module")
 def rest_validator(r4_context: Context) -> Validator:
     return Validator(r4_context, options=ValidationOptions(assume_valid_rest_references=True))
+
+
+@pytest.fixture(scope="module")
+def hl7_default_validator(r4_context: Context) -> Validator:
+    return Validator(r4_context, options=ValidationOptions(assume_valid_rest_references=False))
 
 
 def _errors(validator: Validator, payload: dict[str, Any]) -> list[tuple[str, str]]:
@@ -225,9 +229,19 @@ def test_type_named_by_an_unresolvable_reference(
     assert _errors(rest_validator, payload) == expected
 
 
-def test_type_named_by_an_unresolvable_reference_is_unchecked_by_default(r4_validator: Validator) -> None:
+def test_type_named_by_an_unresolvable_reference_is_checked_by_default(r4_validator: Validator) -> None:
     payload = {"resourceType": "Condition", "subject": {"reference": "Practitioner/x"}}
-    assert _errors(r4_validator, payload) == []
+    assert _errors(r4_validator, payload) == [("reference.target-type", "Condition.subject.reference")]
+
+
+def test_the_hl7_validators_default_leaves_an_unresolvable_references_type_unchecked(
+    hl7_default_validator: Validator, r4_fixtures: FixtureRunner
+) -> None:
+    payload = {"resourceType": "Condition", "subject": {"reference": "Practitioner/x"}}
+    assert _errors(hl7_default_validator, payload) == []
+    fixture = r4_fixtures.load("references/observation-unresolved-wrong-type.json")
+    assert _errors(hl7_default_validator, fixture) == []
+    assert _errors(r4_fixtures.validator, fixture) == [("reference.target-type", "Observation.subject.reference")]
 
 
 def test_any_resource_type_is_a_valid_target_of_reference_to_resource(rest_validator: Validator) -> None:
