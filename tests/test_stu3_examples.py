@@ -184,6 +184,11 @@ FAULTS: dict[str, Fault] = {
         "the contained RARecord-Provenance-1 Provenance has no activity: Provenance.activity 1..1",
         ("cardinality.min",),
     ),
+    "consent_provenance_target": Fault(
+        "the contained RARecord-Provenance-1 Provenance targets its Consent: RARecord-Provenance-1 "
+        "Provenance.target allows only Condition and Flag",
+        ("reference.target-type",),
+    ),
     "asserted_date": Fault(
         "CareConnect-ITK-AllergyIntolerance-1 AllergyIntolerance.assertedDate 1..1 (from "
         "CareConnect-AllergyIntolerance-1)",
@@ -809,10 +814,18 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "MrS-Bundle(ScoreOnly).json": ("fullurl_relative", "nhs_number_check_digit"),
     "MrS-Bundle(ScoreSScore).json": ("fullurl_relative", "mrs_vital_signs", "nhs_number_check_digit"),
     "NRLS-DocumentReference-Example-1.json": ("undefined_profile",),
-    "RARecord-Consent-1-example-1.json": ("fhir_comments", "provenance_activity", "rarecord_codesystems"),
-    "RARecord-Consent-1-example-1.xml.json": ("provenance_activity", "rarecord_codesystems"),
-    "RARecord-Consent-1-example-2.json": ("fhir_comments", "provenance_activity", "rarecord_codesystems"),
-    "RARecord-Consent-1-example-2.xml.json": ("provenance_activity", "rarecord_codesystems"),
+    "RARecord-Consent-1-example-1.json": (
+        "fhir_comments", "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+    ),
+    "RARecord-Consent-1-example-1.xml.json": (
+        "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+    ),
+    "RARecord-Consent-1-example-2.json": (
+        "fhir_comments", "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+    ),
+    "RARecord-Consent-1-example-2.xml.json": (
+        "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+    ),
     "RARecord-Flag-1-example-1.json": ("provenance_activity", "rarecord_codesystems"),
     "RARecord-Flag-1-example-1.xml.json": ("provenance_activity", "rarecord_codesystems"),
     "RARecord-Flag-1-example-2.json": ("fhir_comments", "provenance_activity", "rarecord_codesystems"),
