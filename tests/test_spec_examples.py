@@ -89,6 +89,11 @@ FAULTS: dict[str, Fault] = {
     "oid_placeholder": Fault(
         "`urn:oid:X.Y.Z` placeholders as value set canonicals (an OID is digits and dots)", ("type.oid",)
     ),
+    "narrative_no_content": Fault(
+        "txt-2 on Narrative.div: 'The narrative SHALL have some non-whitespace content' (a div holding only "
+        "whitespace, or an empty `<pre>`)",
+        ("invariant.failed",),
+    ),
     # ---- Bundles
     "fullurl_type_id": Fault(
         "a RESTful fullUrl whose last segments are not the entry's type and id "
@@ -152,7 +157,8 @@ FAULTS: dict[str, Fault] = {
 # Examples that are wrong: file -> its faults (keys of FAULTS). Every other example must have no errors.
 WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "ActivityDefinition-administer-zika-virus-exposure-assessment.json": ("canonical_relative",),
-    "ActivityDefinition-blood-tubes-supply.json": ("canonical_relative",),
+    "ActivityDefinition-blood-tubes-supply.json": ("canonical_relative", "narrative_no_content"),
+    "ActivityDefinition-heart-valve-replacement.json": ("narrative_no_content",),
     "ActivityDefinition-provide-mosquito-prevention-advice.json": ("canonical_relative",),
     "ActivityDefinition-referralPrimaryCareMentalHealth-initial.json": ("canonical_relative",),
     "ActivityDefinition-referralPrimaryCareMentalHealth.json": ("canonical_relative",),
@@ -168,6 +174,7 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "Bundle-v2-valuesets.json": ("code_whitespace",),
     "Bundle-valueset-expansions.json": ("extension_context", "oid_with_version", "unknown_extension"),
     "Bundle-valuesets.json": ("extension_context",),
+    "EventDefinition-example.json": ("narrative_no_content",),
     "Library-composition-example.json": ("canonical_relative",),
     "Library-example.json": ("canonical_relative",),
     "Library-library-cms146-example.json": ("canonical_relative",),
@@ -212,6 +219,7 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "Procedure-f201.json": ("canonical_relative",),
     "Questionnaire-phq-9-questionnaire.json": ("canonical_relative",),
     "Questionnaire-qs1.json": ("questionnaire_linkid", "unknown_extension"),
+    "Questionnaire-zika-virus-exposure-assessment.json": ("narrative_no_content",),
     "QuestionnaireResponse-gcs.json": ("canonical_relative",),
     "QuestionnaireResponse-ussg-fht-answers.json": ("canonical_relative",),
     "RequestGroup-kdn5-example.json": ("canonical_relative",),

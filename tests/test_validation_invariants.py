@@ -125,3 +125,90 @@ def test_an_expression_the_engine_cannot_evaluate_is_reported_not_checked(r4_con
     not_checked = [issue for issue in outcome.issues if issue.message_id == "invariant.not-checked"]
     assert [issue.constraint for issue in not_checked] == ["x-1"]
     assert outcome.valid
+
+
+def _patient_with_div(div: str) -> dict[str, object]:
+    return {"resourceType": "Patient", "text": {"status": "generated", "div": div}}
+
+
+@pytest.mark.parametrize(
+    ("div", "expected"),
+    [
+        (
+            '<div xmlns="http://www.w3.org/1999/xhtml"><script>x()</script></div>',
+            ["error txt-1 @ Patient.text.div"],
+        ),
+        (
+            '<div xmlns="http://www.w3.org/1999/xhtml"><p onclick="x()">a</p></div>',
+            ["error txt-1 @ Patient.text.div"],
+        ),
+        ('<div xmlns="http://www.w3.org/1999/xhtml">  </div>', ["error txt-2 @ Patient.text.div"]),
+        ('<div xmlns="http://www.w3.org/1999/xhtml"><p>Fine</p></div>', []),
+    ],
+)
+def test_narrative_div_invariants_are_evaluated_on_the_primitive(
+    r4_context: Context, div: str, expected: list[str]
+) -> None:
+    outcome = Validator(r4_context).validate(_patient_with_div(div))
+    failed = [
+        f"{issue.severity.value} {issue.constraint} @ {issue.location}"
+        for issue in outcome.issues
+        if issue.message_id == "invariant.failed"
+    ]
+    assert failed == expected
+
+
+def test_profile_constraint_on_a_primitive_element_is_evaluated(r4_context: Context) -> None:
+    profile = {
+        "resourceType": "StructureDefinition",
+        "url": "http://example.org/fhir/StructureDefinition/short-family",
+        "name": "ShortFamily",
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {
+                    "id": "Patient.birthDate",
+                    "path": "Patient.birthDate",
+                    "constraint": [
+                        {
+                            "key": "bd-1",
+                            "severity": "error",
+                            "human": "born this millennium",
+                            "expression": "$this >= @2000-01-01",
+                        }
+                    ],
+                }
+            ]
+        },
+    }
+    context = r4_context.with_resources([profile])
+    validator = Validator(context)
+    old = validator.validate(
+        {"resourceType": "Patient", "birthDate": "1970-01-01"}, profiles=[profile["url"]]
+    )
+    young = validator.validate(
+        {"resourceType": "Patient", "birthDate": "2001-01-01"}, profiles=[profile["url"]]
+    )
+    assert [(i.constraint, i.location) for i in old.issues if i.severity is Severity.ERROR] == [
+        ("bd-1", "Patient.birthDate")
+    ]
+    assert young.valid
+
+
+def test_a_primitive_with_only_extensions_breaks_no_element_invariant(r4_context: Context) -> None:
+    payload = {
+        "resourceType": "Patient",
+        "_birthDate": {
+            "extension": [
+                {"url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason", "valueCode": "unknown"}
+            ]
+        },
+    }
+    outcome = Validator(r4_context).validate(payload)
+    assert [i.constraint for i in outcome.issues if i.message_id == "invariant.failed"] == ["dom-6"]
+    assert outcome.valid

@@ -11,6 +11,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import Constraint, ElementRule, Plan, TypeRef
+from conformance.fhirpath import Primitive
 from conformance.outcome import Severity
 
 if TYPE_CHECKING:
@@ -19,6 +20,8 @@ if TYPE_CHECKING:
 
 _NARRATIVE_LINK = re.compile(r"""(?:href|src)\s*=\s*["']#([^"']*)["']""")
 GENERIC_TYPES = frozenset({"BackboneElement", "Element"})
+# ele-1: every element has a value or children; the structure checks already report its breach.
+ELEMENT_INVARIANT = "ele-1"
 
 
 class InvariantChecks:
@@ -46,6 +49,35 @@ class InvariantChecks:
         focus_type = self._focus_type(rule, type_ref)
         for constraint in constraints:
             self._one(walker, constraint, focus, focus_type, loc, plan, rule, frame)
+
+    def check_primitive(
+        self,
+        walker: Walker,
+        rule: ElementRule,
+        type_ref: TypeRef,
+        value: Any,
+        extra: Any,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+    ) -> None:
+        """The invariants of a primitive element (txt-1 and txt-2 on Narrative.div, a profile's own...).
+
+        ele-1 is left out: a primitive with neither a value nor extensions already has its structure
+        error, and one with either satisfies it.
+        """
+        constraints = [c for c in rule.constraints if c.key != ELEMENT_INVARIANT]
+        type_plan = walker.type_plan(type_ref)
+        if type_plan is not None:
+            keys = {c.key for c in constraints}
+            constraints.extend(
+                c for c in type_plan.root.constraints if c.key != ELEMENT_INVARIANT and c.key not in keys
+            )
+        if not constraints:
+            return
+        focus = Primitive(value, extra) if isinstance(extra, dict) else value
+        for constraint in constraints:
+            self._one(walker, constraint, focus, type_ref.code, loc, plan, rule, frame)
 
     @staticmethod
     def _focus_type(rule: ElementRule, type_ref: TypeRef | None) -> str:

@@ -450,6 +450,8 @@ class Walker:
             self.primitive_value(value, rule, type_ref, loc, plan, frame)
         if extra is not None:
             self._primitive_extras(extra, rule, type_ref, loc, plan, frame)
+        if not isinstance(value, dict | list):
+            self.engine.invariants.check_primitive(self, rule, type_ref, value, extra, loc, plan, frame)
 
     def primitive_value(
         self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
