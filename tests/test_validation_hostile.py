@@ -152,11 +152,60 @@ PARAMETER_ENTITY = (
     [EXTERNAL_ENTITY, EXTERNAL_DTD, PARAMETER_ENTITY],
     ids=["external-entity", "external-dtd", "parameter-entity"],
 )
-def test_xml_entities_are_never_resolved(
-    r4_fixtures: FixtureRunner, tmp_path: Path, payload: bytes
-) -> None:
+def test_xml_entities_are_never_resolved(r4_fixtures: FixtureRunner, tmp_path: Path, payload: bytes) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text(SECRET)
     outcome = r4_fixtures.validate_data(payload.replace(b"SECRET_FILE", str(secret).encode()))
     assert _ids(outcome.issues) == [("fatal", "xml.dtd-forbidden")]
     assert SECRET not in outcome.to_json()
+
+
+def _wrong_shapes(node: Any, path: tuple[str | int, ...] = ()) -> Any:
+    """(path, replacement) for every value: a scalar as an array and as an object, an object as a string."""
+    if isinstance(node, dict):
+        for key, child in node.items():
+            yield from _reshaped(child, (*path, key))
+    elif isinstance(node, list):
+        for position, child in enumerate(node):
+            yield from _reshaped(child, (*path, position))
+
+
+def _reshaped(child: Any, path: tuple[str | int, ...]) -> Any:
+    if isinstance(child, dict | list):
+        yield path, "text"
+        yield from _wrong_shapes(child, path)
+    else:
+        yield path, [child]
+        yield path, {"value": child}
+
+
+def _replaced(payload: Any, path: tuple[str | int, ...], value: Any) -> Any:
+    copy = json.loads(json.dumps(payload))
+    node = copy
+    for step in path[:-1]:
+        node = node[step]
+    node[path[-1]] = value
+    return copy
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "bundles/document-valid.json",
+        "bundles/collection-valid.json",
+        "bundles/transaction-valid.json",
+        "invariants/patient-contained-referenced.json",
+        "references/observation-contained-valid.json",
+    ],
+)
+def test_a_wrongly_shaped_value_anywhere_is_an_error_never_a_crash(
+    r4_fixtures: FixtureRunner, name: str
+) -> None:
+    payload = r4_fixtures.load(name)
+    assert r4_fixtures.validate_data(payload).valid
+    accepted = []
+    for path, value in _wrong_shapes(payload):
+        outcome = r4_fixtures.validate_data(_replaced(payload, path, value))
+        if outcome.valid:
+            accepted.append(f"{path} = {value!r}")
+    assert accepted == []

@@ -124,7 +124,8 @@ class BundleChecks:
         if not isinstance(entries, list):
             return
         self._links(walker, resource, loc)
-        bundle_type = resource.get("type")
+        # a wrongly shaped type (a list, an object) has its structure error already; no type rule applies
+        bundle_type = resource.get("type") if isinstance(resource.get("type"), str) else None
         for position, entry in enumerate(entries):
             if isinstance(entry, Mapping):
                 self._entry(walker, entry, bundle_type, loc.child("entry", position))
