@@ -232,22 +232,8 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
 }
 
 # Examples the engine gets wrong: example -> what the engine does wrong (docs/spec-examples.md, "Open engine
-# faults"). Strict xfails: fixing the engine makes them pass, and the entry must then go. (Bundle-types,
-# Bundle-valuesets and Bundle-valueset-expansions have the same engine fault, hidden behind faults of
-# their own with the same message id.)
-CANONICAL_RESOURCE_CONTEXT = (
-    "an extension whose context is CanonicalResource (structuredefinition-standards-status, "
-    "structuredefinition-normative-version in the extensions pack) is refused on R4's canonical resources "
-    "(SearchParameter, OperationDefinition, ValueSet, CodeSystem, StructureDefinition...); R4 has no "
-    "CanonicalResource type, and the HL7 validator takes that context to mean the canonical resource types"
-)
-ENGINE_FAULTS: dict[str, str] = {
-    "Bundle-profiles-others.json": CANONICAL_RESOURCE_CONTEXT,
-    "Bundle-resources.json": CANONICAL_RESOURCE_CONTEXT,
-    "Bundle-searchParams.json": CANONICAL_RESOURCE_CONTEXT,
-    "Bundle-v2-valuesets.json": CANONICAL_RESOURCE_CONTEXT,
-    "Bundle-v3-valuesets.json": CANONICAL_RESOURCE_CONTEXT,
-}
+# faults"). Strict xfails: fixing the engine makes them pass, and the entry must then go.
+ENGINE_FAULTS: dict[str, str] = {}
 
 
 def _example_names() -> list[str]:

@@ -211,3 +211,82 @@ def test_extension_definition_rules_apply(r4_fixtures: FixtureRunner) -> None:
             "error extension.unknown-not-allowed @ Patient.extension[0].extension[0]",
         ]
     )
+
+
+def _canonical_context_extension(expression: str) -> dict[str, Any]:
+    url = "http://example.org/fhir/StructureDefinition/ext-on-canonical"
+    return {
+        "resourceType": "StructureDefinition",
+        "url": url,
+        "name": "ExtOnCanonical",
+        "status": "draft",
+        "kind": "complex-type",
+        "abstract": False,
+        "context": [{"type": "element", "expression": expression}],
+        "type": "Extension",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Extension",
+        "derivation": "constraint",
+        "differential": {
+            "element": [
+                {"id": "Extension", "path": "Extension"},
+                {"id": "Extension.url", "path": "Extension.url", "fixedUri": url},
+                {"id": "Extension.value[x]", "path": "Extension.value[x]", "type": [{"code": "code"}]},
+            ]
+        },
+    }
+
+
+@pytest.mark.parametrize(
+    ("expression", "payload", "refused_at"),
+    [
+        ("CanonicalResource", {"resourceType": "SearchParameter"}, []),
+        ("CanonicalResource", {"resourceType": "ValueSet"}, []),
+        ("MetadataResource", {"resourceType": "Questionnaire"}, []),
+        ("CanonicalResource", {"resourceType": "Patient"}, ["Patient.extension[0]"]),
+        (
+            "CanonicalResource",
+            {"resourceType": "ValueSet", "contact": [{"name": "x"}]},
+            ["ValueSet.contact[0].extension[0]"],
+        ),
+        ("CanonicalResource.contact", {"resourceType": "ValueSet", "contact": [{"name": "x"}]}, []),
+        (
+            "CanonicalResource.contact",
+            {"resourceType": "Patient", "contact": [{"gender": "male"}]},
+            ["Patient.contact[0].extension[0]"],
+        ),
+    ],
+)
+def test_r5_canonical_resource_context_means_the_r4_canonical_types(
+    r4_context: Context, expression: str, payload: dict[str, Any], refused_at: list[str]
+) -> None:
+    definition = _canonical_context_extension(expression)
+    extension = [{"url": definition["url"], "valueCode": "x"}]
+    if "contact" in payload:
+        payload["contact"][0]["extension"] = extension
+    else:
+        payload["extension"] = extension
+    outcome = Validator(r4_context.with_resources([definition])).validate(payload)
+    assert [
+        issue.location for issue in outcome.issues if issue.message_id == "extension.context"
+    ] == refused_at
+
+
+def test_the_extensions_pack_standards_status_is_allowed_on_a_search_parameter(r4_context: Context) -> None:
+    payload = {
+        "resourceType": "SearchParameter",
+        "url": "http://example.org/sp",
+        "name": "x",
+        "status": "draft",
+        "description": "x",
+        "code": "x",
+        "base": ["Patient"],
+        "type": "token",
+        "extension": [
+            {
+                "url": "http://hl7.org/fhir/StructureDefinition/structuredefinition-standards-status",
+                "valueCode": "normative",
+            }
+        ],
+    }
+    outcome = Validator(r4_context).validate(payload)
+    assert [i.message_id for i in outcome.issues if i.severity.value == "error"] == []

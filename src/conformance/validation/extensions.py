@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
+from conformance.fhirversion import FhirVersion
+from conformance.validation.canonical_resources import abstract_names
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -151,7 +153,7 @@ class ExtensionChecks:
     ) -> None:
         if not definition.context or _inside_definition_value(loc):
             return
-        candidates = self._candidates(rule, loc)
+        candidates = self._candidates(rule, loc, walker.definitions.fhir_version)
         holder = _holder(loc.parent, frame)
         for context in definition.context:
             if self._allows(walker, context, candidates, holder, frame):
@@ -198,7 +200,7 @@ class ExtensionChecks:
                 )
 
     @staticmethod
-    def _candidates(rule: ElementRule, loc: Loc) -> set[str]:
+    def _candidates(rule: ElementRule, loc: Loc, fhir_version: FhirVersion) -> set[str]:
         """The names the element carrying the extension goes by: instance path, definition path, type."""
         holder = loc.parent
         if holder is None:
@@ -208,7 +210,11 @@ class ExtensionChecks:
             candidates |= RESOURCE_CONTEXTS
         rule_parent = rule.path.rsplit(".", 1)[0]
         candidates.add(rule_parent)
-        return {c for c in candidates if c}
+        # R5's CanonicalResource (a context in the extensions pack) stands for this version's canonical types
+        found = {c for c in candidates if c}
+        for name in list(found):
+            found |= abstract_names(name, fhir_version)
+        return found
 
     @staticmethod
     def _allows(walker: Walker, context: Any, candidates: set[str], holder: Any, frame: Frame) -> bool:
