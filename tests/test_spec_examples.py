@@ -134,6 +134,14 @@ FAULTS: dict[str, Fault] = {
         "PlanDefinition.action only",
         ("extension.context",),
     ),
+    "reference_target_type": Fault(
+        "literal references naming a type the element does not allow (DeviceMetric.parent "
+        "`DeviceDefinition/dc102`, only Device; DeviceUseStatement.reasonReference `Procedure/example`; "
+        "MedicationRequest.dispenseRequest.performer `Practitioner/f001`, only Organization; "
+        "Observation.performer `Encounter/example`): the HL7 validator's REFERENCE_REF_BADTARGETTYPE, "
+        "checked on the type the reference names when it cannot be resolved (assume_valid_rest_references)",
+        ("reference.target-type",),
+    ),
     # ---- cardinality and terminology
     "questionnaire_linkid": Fault(
         "Questionnaire.item.linkId is 1..1: nested items of the qs1 questionnaire have none",
@@ -174,6 +182,8 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "Bundle-v2-valuesets.json": ("code_whitespace",),
     "Bundle-valueset-expansions.json": ("extension_context", "oid_with_version", "unknown_extension"),
     "Bundle-valuesets.json": ("extension_context",),
+    "DeviceMetric-example.json": ("reference_target_type",),
+    "DeviceUseStatement-example.json": ("reference_target_type",),
     "EventDefinition-example.json": ("narrative_no_content",),
     "Library-composition-example.json": ("canonical_relative",),
     "Library-example.json": ("canonical_relative",),
@@ -200,6 +210,8 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "MeasureReport-measurereport-cms146-cat2-example.json": ("canonical_relative",),
     "MeasureReport-measurereport-cms146-cat3-example.json": ("canonical_relative",),
     "Media-1.2.840.11361907579238403408700.3.1.04.19970327150033.json": ("unknown_extension",),
+    "MedicationRequest-medrx0301.json": ("reference_target_type",),
+    "Observation-clinical-gender.json": ("reference_target_type",),
     "Observation-example-genetics-brcapat.json": ("unknown_extension",),
     "Patient-dicom.json": ("unknown_extension",),
     "PlanDefinition-chlamydia-screening-intervention.json": ("canonical_relative",),
