@@ -241,7 +241,9 @@ def test_the_hl7_validators_default_leaves_an_unresolvable_references_type_unche
     assert _errors(hl7_default_validator, payload) == []
     fixture = r4_fixtures.load("references/observation-unresolved-wrong-type.json")
     assert _errors(hl7_default_validator, fixture) == []
-    assert _errors(r4_fixtures.validator, fixture) == [("reference.target-type", "Observation.subject.reference")]
+    assert _errors(r4_fixtures.validator, fixture) == [
+        ("reference.target-type", "Observation.subject.reference")
+    ]
 
 
 def test_any_resource_type_is_a_valid_target_of_reference_to_resource(rest_validator: Validator) -> None:
