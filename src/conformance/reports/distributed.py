@@ -19,7 +19,6 @@ from conformance.errors import ConformanceError, UsageError
 from conformance.reports.model import PayloadResult
 from conformance.reports.payloads import Payload
 from conformance.reports.runner import (
-    BATCH_SIZE,
     BATCHES_IN_FLIGHT_PER_WORKER,
     PayloadChecker,
     RunSpec,
@@ -31,6 +30,8 @@ _checkers: dict[RunSpec, PayloadChecker] = {}
 _checkers_lock = threading.Lock()
 _MAX_BYTES_SHIPPED = 64 * 1024 * 1024
 _RUNS_KEPT = 4
+DASK_BATCH_SIZE = 256
+"""Larger than a local pool's batches: a task costs a few milliseconds of scheduling and transfer."""
 
 
 class ClusterError(ConformanceError):
@@ -71,8 +72,11 @@ def _shipped(payload: Payload) -> Payload:
 class DaskPool:
     """Validation on the Dask cluster whose scheduler is at `address`; the same interface as WorkerPool."""
 
-    def __init__(self, spec: RunSpec, address: str, *, client: Any = None) -> None:
+    def __init__(
+        self, spec: RunSpec, address: str, *, client: Any = None, batch_size: int = DASK_BATCH_SIZE
+    ) -> None:
         self.spec = spec
+        self.batch_size = batch_size
         self.address = address
         self._client = client
         self._owns_client = client is None
@@ -101,7 +105,7 @@ class DaskPool:
         window: deque[Any] = deque()
         limit = self.workers * BATCHES_IN_FLIGHT_PER_WORKER
         try:
-            for batch in batches((_shipped(p) for p in payloads), BATCH_SIZE):
+            for batch in batches((_shipped(p) for p in payloads), self.batch_size):
                 window.append(client.submit(check_batch_on_worker, self.spec, batch, pure=False))
                 if len(window) >= limit:
                     yield from _result(window.popleft())
