@@ -61,6 +61,11 @@ def test_the_code_decides_the_profile(
 def test_odd_shapes_imply_nothing() -> None:
     assert implied_profile({"resourceType": "Observation", "code": {"coding": "x"}}) is None
     assert implied_profile({"resourceType": "Observation", "code": [1]}) is None
+    # a code or system that is not a string (a list, an object) is a structure error elsewhere, not a crash
+    listed_code = {"code": {"coding": [{"system": "http://loinc.org", "code": []}]}}
+    assert implied_profile(listed_code) is None
+    listed_system = {"code": {"coding": [{"system": ["http://loinc.org"], "code": "8310-5"}]}}
+    assert implied_profile(listed_system) is None
 
 
 def _summary(validator: Validator, observation: dict[str, Any]) -> list[str]:
@@ -92,5 +97,28 @@ def test_a_conforming_temperature_is_clean(implying: Validator) -> None:
 
 
 @pytest.mark.shared
-def test_off_by_default(r4_validator: Validator) -> None:
-    assert _summary(r4_validator, _observation(("http://snomed.info/sct", "276885007"))) == []
+def test_on_by_default_and_can_be_turned_off(r4_validator: Validator, r4_context: Context) -> None:
+    snomed_only = _observation(("http://snomed.info/sct", "276885007"))
+    assert _summary(r4_validator, snomed_only) == ["error slice.min", "information profile.implied"]
+    not_implying = Validator(r4_context, options=ValidationOptions(implied_profiles=False))
+    assert _summary(not_implying, snomed_only) == []
+
+
+@pytest.mark.shared
+def test_a_coded_component_value_is_not_held_to_the_units_binding(r4_validator: Validator) -> None:
+    # R4's vitalsigns binds component.value[x] of every type to UCUM units as required; the HL7 validator
+    # backs it off to extensible, so a coded component value is a warning, not an error
+    coded = _observation(("http://loinc.org", "8310-5"))
+    coded["component"] = [
+        {
+            "code": {"coding": [{"system": "http://loinc.org", "code": "8327-9"}]},  # measurement site
+            "valueCodeableConcept": {"coding": [{"system": "http://example.org/modes", "code": "spot"}]},
+        }
+    ]
+    outcome = r4_validator.validate(coded)
+    at_value = [issue for issue in outcome.issues if issue.location.endswith("component[0].value")]
+    units = [issue for issue in at_value if issue.message_id.startswith("binding.")]
+    assert [(issue.severity.value, issue.message_id) for issue in units] == [
+        ("warning", "binding.extensible.not-in-valueset")
+    ]
+    assert outcome.errors == ()

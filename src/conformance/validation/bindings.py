@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.outcome import Severity
+from conformance.validation.implied_profiles import binding_strength
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -108,7 +109,8 @@ class BindingChecks:
                 element_id=rule.id,
             )
         elif status == "invalid":
-            self._not_in_value_set(binding.strength, binding.value_set, codings, value, type_ref, where)
+            strength = binding_strength(plan, rule.path, binding.value_set, binding.strength)
+            self._not_in_value_set(strength, binding.value_set, codings, value, type_ref, where)
 
     def _result(self, value_set: str, codings: Sequence[Mapping[str, Any]], type_code: str) -> Any:
         try:

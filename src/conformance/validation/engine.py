@@ -149,8 +149,7 @@ class ValidationOptions:
 
     unknown_extensions: str = "error"
     # The vital signs profiles FHIR R4 requires of Observations by code, applied as the HL7 validator does.
-    # Off until the test fixtures whose Observations carry vital sign codes are made to conform.
-    implied_profiles: bool = False
+    implied_profiles: bool = True
     assume_valid_rest_references: bool = True
 
     def __post_init__(self) -> None:

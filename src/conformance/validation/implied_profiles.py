@@ -10,7 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from conformance.definitions.plan import Plan
 
 LOINC = "http://loinc.org"
 SNOMED = "http://snomed.info/sct"
@@ -106,6 +109,23 @@ _VITAL_SIGNS: tuple[tuple[str, str, frozenset[str], frozenset[str]], ...] = (
 )  # fmt: skip
 
 
+VITAL_SIGNS = CORE + "vitalsigns"
+_VITAL_SIGNS_UNITS = "http://hl7.org/fhir/ValueSet/ucum-vitals-common|4.0.1"
+
+
+def binding_strength(plan: Plan, path: str, value_set: str, strength: str) -> str:
+    """The strength a binding is checked with: the R4 vital signs profiles' component units one is extensible.
+
+    R4's vitalsigns profile (and each core profile derived from it) binds Observation.component.value[x] to a
+    units value set as required, for every type of value, so a coded component value could never conform.
+    The HL7 validator backs that binding off to extensible when it loads the R4 core, and so does this.
+    """
+    vital_signs = VITAL_SIGNS in (plan.url, plan.base_definition) and plan.url.startswith(CORE)
+    if vital_signs and path == "Observation.component.value[x]" and value_set == _VITAL_SIGNS_UNITS:
+        return "extensible" if strength == "required" else strength
+    return strength
+
+
 def implied_profile(observation: Mapping[str, Any]) -> ImpliedProfile | None:
     """The vital signs profile an Observation's code requires, if any (all LOINC groups before SNOMED CT)."""
     codings = _codings(observation.get("code"))
@@ -118,8 +138,15 @@ def implied_profile(observation: Mapping[str, Any]) -> ImpliedProfile | None:
     return None
 
 
-def _codings(concept: Any) -> list[tuple[Any, Any]]:
+def _codings(concept: Any) -> list[tuple[str, str]]:
     codings = concept.get("coding") if isinstance(concept, Mapping) else None
     if not isinstance(codings, list):
         return []
-    return [(c.get("system"), c.get("code")) for c in codings if isinstance(c, Mapping)]
+    # wrongly shaped codings are reported by the structure checks; here they simply imply nothing
+    found: list[tuple[str, str]] = []
+    for coding in codings:
+        system = coding.get("system") if isinstance(coding, Mapping) else None
+        code = coding.get("code") if isinstance(coding, Mapping) else None
+        if isinstance(system, str) and isinstance(code, str):
+            found.append((system, code))
+    return found
