@@ -143,6 +143,13 @@ FAULTS: dict[str, Fault] = {
         ("reference.target-type",),
     ),
     # ---- cardinality and terminology
+    "vital_signs_effective": Fault(
+        "a body temperature Observation (LOINC 8310-5) without effective[x]: FHIR R4 requires an Observation "
+        "with a vital sign code to conform to the vital signs profile for it (bodytemp), whose "
+        "Observation.effective[x] is 1..1 ('Often just a dateTime for Vital Signs'); the HL7 validator "
+        "applies that profile by default",
+        ("cardinality.min",),
+    ),
     "questionnaire_linkid": Fault(
         "Questionnaire.item.linkId is 1..1: nested items of the qs1 questionnaire have none",
         ("cardinality.min",),
@@ -213,6 +220,7 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "MedicationRequest-medrx0301.json": ("reference_target_type",),
     "Observation-clinical-gender.json": ("reference_target_type",),
     "Observation-example-genetics-brcapat.json": ("unknown_extension",),
+    "Observation-f202.json": ("vital_signs_effective",),
     "Patient-dicom.json": ("unknown_extension",),
     "PlanDefinition-chlamydia-screening-intervention.json": ("canonical_relative",),
     "PlanDefinition-exclusive-breastfeeding-intervention-01.json": ("canonical_relative",),

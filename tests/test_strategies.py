@@ -89,7 +89,7 @@ def test_fixed_and_pattern_values_are_copied(r4_validator: Validator) -> None:
     @given(resources(url, r4_validator))
     def check(observation: dict[str, Any]) -> None:
         assert observation["status"] == "final"
-        assert {"system": "http://loinc.org", "code": "8310-5"} in observation["code"]["coding"]
+        assert {"system": "http://loinc.org", "code": "60832-3"} in observation["code"]["coding"]
         if "method" in observation:
             assert observation["method"] == {"text": "oral"}
         if "valueQuantity" in observation:

@@ -1,6 +1,6 @@
 """fixed[x] and pattern[x]: exact values and partial ones.
 
-Profile test-observation-fixed: status fixedCode final, code patternCodeableConcept (LOINC 8310-5),
+Profile test-observation-fixed: status fixedCode final, code patternCodeableConcept (LOINC 60832-3),
 valueQuantity patternQuantity (UCUM Cel), method fixedCodeableConcept {"text": "oral"}.
 A pattern is matched when every property it has is present with the same value (extra codings and extra
 properties are fine); a fixed value must be equal, nothing more and nothing less.
