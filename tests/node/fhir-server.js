@@ -10,7 +10,8 @@
 //   wrong-content-type answers are labelled text/plain
 //   token              every request but /metadata and /token needs a bearer token from POST /token
 //                      (client_credentials: client_secret_basic, client_secret_post or private_key_jwt)
-//   expiring-token     tokens live --token-seconds (default 2) seconds
+//   expiring-token     tokens live --token-seconds (at most 2) seconds and serve at most --token-uses
+//                      (default 20) requests, so a run of any speed must renew them
 // Prints "listening <port>" on stdout once it serves requests.
 'use strict';
 
@@ -33,6 +34,7 @@ const { values: options } = parseArgs({
     'error-type': { type: 'string', default: 'AllergyIntolerance' },
     'delay-ms': { type: 'string', default: '1500' },
     'token-seconds': { type: 'string', default: '3600' },
+    'token-uses': { type: 'string', default: '20' },
     'client-id': { type: 'string', default: 'conformance-tester' },
     'client-secret': { type: 'string', default: '' },
     'client-key': { type: 'string', default: '' }, // PEM public key for private_key_jwt
@@ -103,18 +105,21 @@ function outcome(code, text) {
 
 // --- tokens ---------------------------------------------------------------------------------------------
 
-const tokens = new Map(); // token -> expiry (ms)
+const tokens = new Map(); // token -> { expiry (ms), uses left }
+const tokenUses = faults.has('expiring-token') ? Number(options['token-uses']) : Infinity;
 
 function issueToken() {
   const token = crypto.randomBytes(24).toString('hex');
-  tokens.set(token, Date.now() + tokenSeconds * 1000);
+  tokens.set(token, { expiry: Date.now() + tokenSeconds * 1000, uses: tokenUses });
   return { access_token: token, token_type: 'Bearer', expires_in: tokenSeconds, scope: 'system/*.read' };
 }
 
 function tokenValid(header) {
   const match = /^Bearer (.+)$/.exec(header ?? '');
-  const expiry = match && tokens.get(match[1]);
-  return Boolean(expiry && expiry > Date.now());
+  const token = match && tokens.get(match[1]);
+  if (!token || token.expiry <= Date.now() || token.uses <= 0) return false;
+  token.uses -= 1;
+  return true;
 }
 
 function clientAuthenticated(req, form) {
