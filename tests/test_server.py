@@ -265,3 +265,22 @@ def test_a_slow_upload_is_answered_408_and_a_full_server_503(strict_server: Runn
     after = post(strict_server.base, "$validate", b'{"resourceType": "Basic", "code": {"text": "x"}}',
                  "application/fhir+json")  # fmt: skip
     assert after.status_code == 200, "the place held by the slow request must be given back"
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "says"),
+    [
+        ("--request-seconds", "0", "must be more than 0 seconds"),
+        ("--request-seconds", "soon", "not a number of seconds"),
+        ("--max-concurrent", "0", "must be at least 1"),
+        ("--max-body-bytes", "1.5", "not a whole number"),
+    ],
+)
+def test_bad_limits_are_refused_before_the_server_starts(option: str, value: str, says: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "conformance", "serve", "--port", "0", option, value],
+        capture_output=True, text=True, env=command_environment(), timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert says in result.stderr
+    assert "Traceback" not in result.stderr

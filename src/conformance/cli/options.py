@@ -44,3 +44,25 @@ def settings_from(args: argparse.Namespace) -> Settings:
         registry_url=args.registry,
         extensions_pack=getattr(args, "extensions_pack", None),
     )
+
+
+def positive_seconds(text: str) -> float:
+    """An option's value as a number of seconds greater than 0 (argparse `type=`)."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not seconds > 0:
+        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
+    return seconds
+
+
+def positive_count(text: str) -> int:
+    """An option's value as a whole number of at least 1 (argparse `type=`)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
+    return value

@@ -11,6 +11,7 @@ import socket
 import sys
 
 from conformance.cli import EXIT_OK
+from conformance.cli.options import positive_count, positive_seconds
 from conformance.cli.validate_cmd import add_context_options, context_spec
 from conformance.errors import UsageError
 
@@ -30,38 +31,18 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--port", type=int, default=8080, help="port to listen on (default 8080; 0: any free)"
     )
     parser.add_argument(
-        "--max-body-bytes", type=_positive_int, default=16 * 1024 * 1024, metavar="N",
+        "--max-body-bytes", type=positive_count, default=16 * 1024 * 1024, metavar="N",
         help="refuse larger bodies with 413 (default 16 MiB)",
     )  # fmt: skip
     parser.add_argument(
-        "--request-seconds", type=_positive_float, default=60.0, metavar="S",
+        "--request-seconds", type=positive_seconds, default=60.0, metavar="S",
         help="answer 408 when a request is not answered within S seconds (default 60)",
     )  # fmt: skip
     parser.add_argument(
-        "--max-concurrent", type=_positive_int, default=8, metavar="N",
+        "--max-concurrent", type=positive_count, default=8, metavar="N",
         help="requests admitted at once; one more is answered 503 with Retry-After (default 8)",
     )  # fmt: skip
     parser.set_defaults(handler=run)
-
-
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text!r}")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0: {text!r}")
-    return value
 
 
 def run(args: argparse.Namespace) -> int:

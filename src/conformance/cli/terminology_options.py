@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from conformance.cli.options import positive_seconds
 from conformance.errors import UsageError
 from conformance.settings import Settings, read_secret
 from conformance.terminology import LocalTerminology, TerminologyService
@@ -27,16 +28,6 @@ if TYPE_CHECKING:
 # a run without a terminology server never loads them, which keeps a one-file `validate` quick to start.
 
 NO_SERVER = frozenset({"none", "n/a", "off"})
-
-
-def _seconds(text: str) -> float:
-    try:
-        seconds = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
-    if not seconds > 0:
-        raise argparse.ArgumentTypeError(f"must be more than 0 seconds: {text!r}")
-    return seconds
 
 
 def add_terminology_options(parser: argparse.ArgumentParser) -> None:
@@ -61,7 +52,7 @@ def add_terminology_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument(
         "--tx-timeout",
-        type=_seconds,
+        type=positive_seconds,
         default=None,
         metavar="SECONDS",
         help="seconds to wait for each answer of the server (default 20)",
