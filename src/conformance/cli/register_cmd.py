@@ -13,10 +13,10 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from conformance._definitions import definition_files
 from conformance.cli import EXIT_OK
 from conformance.cli.framework_cmd import known_frameworks
 from conformance.frameworks import Framework, load_framework, read_framework
-from conformance.frameworks.loading import definition_files
 from conformance.register import DEFAULT_TITLE, build_register
 
 

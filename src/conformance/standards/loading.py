@@ -7,109 +7,17 @@ Every problem is an `InputError` naming the file and the place in it.
 
 from __future__ import annotations
 
-import json
-import tomllib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
-from functools import cache
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-
-from conformance._resources import profiles_folder
+from conformance._definitions import DefinitionKind
 from conformance.errors import ConformanceError, InputError
 from conformance.fhirversion import FhirVersion
 from conformance.packages.versions import parse_package_reference
 from conformance.standards.model import Lifecycle, PackageRequirement, ProfileRequirement, Standard, Status
-
-SCHEMA_FILE = "standard.schema.json"
-SUFFIXES = (".toml", ".json")
-MAX_DEFINITION_BYTES = 1 << 20  # a real definition is a few kilobytes; refuse anything absurd unread
-
-
-def builtin_folder() -> Path:
-    """Where the shipped standards are: profiles/standards, shipped inside the package."""
-    return profiles_folder("standards")
-
-
-@cache
-def _validator() -> jsonschema.Draft202012Validator:
-    schema_path = builtin_folder() / SCHEMA_FILE
-    try:
-        schema = json.loads(schema_path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise InputError(f"the standard schema {schema_path} cannot be read ({exc.strerror})") from None
-    return jsonschema.Draft202012Validator(schema)
-
-
-def load_standard(id_or_path: str | Path, *, search_path: Sequence[Path] = ()) -> Standard:
-    """A standard by id (searched in `search_path`, then the shipped ones) or by file path."""
-    if isinstance(id_or_path, Path) or _looks_like_path(id_or_path):
-        return read_standard(Path(id_or_path))
-    for folder in (*search_path, builtin_folder()):
-        for suffix in SUFFIXES:
-            candidate = folder / f"{id_or_path}{suffix}"
-            if candidate.is_file():
-                return read_standard(candidate)
-    known = ", ".join(standard_id for standard_id, _ in available_standards(search_path)) or "none"
-    raise InputError(
-        f"unknown standard {id_or_path!r} (known: {known}); give a .toml or .json file to use your own"
-    )
-
-
-def _looks_like_path(text: str) -> bool:
-    return text.endswith(SUFFIXES) or "/" in text or "\\" in text
-
-
-def available_standards(search_path: Sequence[Path] = ()) -> tuple[tuple[str, Path], ...]:
-    """(id, file) for every definition file found by id, first occurrence of an id winning."""
-    found: dict[str, Path] = {}
-    for folder in (*search_path, builtin_folder()):
-        for path in _definition_files(folder):
-            found.setdefault(path.stem, path)
-    return tuple(sorted(found.items()))
-
-
-def _definition_files(folder: Path) -> Iterator[Path]:
-    if not folder.is_dir():
-        return
-    for path in sorted(folder.iterdir()):
-        if path.suffix in SUFFIXES and path.is_file() and not path.name.endswith(".schema.json"):
-            yield path
-
-
-def read_standard(path: Path) -> Standard:
-    """Read and check one definition file."""
-    data = _read_definition(path)
-    return standard_from_dict(data, where=str(path))
-
-
-def _read_definition(path: Path) -> Any:
-    try:
-        with path.open("rb") as stream:
-            raw = stream.read(MAX_DEFINITION_BYTES + 1)
-    except OSError as exc:
-        raise InputError(f"cannot read the standard {path}: {exc.strerror or exc}") from None
-    if len(raw) > MAX_DEFINITION_BYTES:
-        raise InputError(f"{path}: a standard definition may not exceed {MAX_DEFINITION_BYTES} bytes")
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        raise InputError(f"{path}: a standard definition must be UTF-8 text") from None
-    return _parse_text(text, json_form=path.suffix == ".json", where=str(path))
-
-
-def _parse_text(text: str, *, json_form: bool, where: str) -> Any:
-    try:
-        return json.loads(text) if json_form else _dates_as_text(tomllib.loads(text))
-    except json.JSONDecodeError as exc:
-        raise InputError(f"{where}: not valid JSON (line {exc.lineno}: {exc.msg})") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{where}: not valid TOML ({exc})") from None
-    except RecursionError:
-        raise InputError(f"{where}: nested too deeply to be a standard definition") from None
 
 
 def _dates_as_text(data: dict[str, Any]) -> dict[str, Any]:
@@ -117,9 +25,32 @@ def _dates_as_text(data: dict[str, Any]) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, date) else value for key, value in data.items()}
 
 
+STANDARDS = DefinitionKind("standard", "standards", "standard.schema.json", toml_hook=_dates_as_text)
+
+
+def builtin_folder() -> Path:
+    """Where the shipped standards are: profiles/standards, shipped inside the package."""
+    return STANDARDS.builtin_folder()
+
+
+def load_standard(id_or_path: str | Path, *, search_path: Sequence[Path] = ()) -> Standard:
+    """A standard by id (searched in `search_path`, then the shipped ones) or by file path."""
+    return read_standard(STANDARDS.find(id_or_path, search_path))
+
+
+def available_standards(search_path: Sequence[Path] = ()) -> tuple[tuple[str, Path], ...]:
+    """(id, file) for every definition file found by id, first occurrence of an id winning."""
+    return STANDARDS.available(search_path)
+
+
+def read_standard(path: Path) -> Standard:
+    """Read and check one definition file."""
+    return standard_from_dict(STANDARDS.read(path), where=str(path))
+
+
 def standard_from_dict(data: Any, *, where: str = "standard") -> Standard:
     """Check a definition in its file form (a dict) and build the Standard."""
-    _check_shape(data, where)
+    STANDARDS.check_shape(data, where)
     version = FhirVersion.parse(data["fhir_version"])
     packages = tuple(_package(item, where) for item in data["packages"])
     profiles = _profiles(data["profiles"], where)
@@ -148,20 +79,6 @@ def _lifecycle(data: Mapping[str, Any], where: str) -> Lifecycle:
     if data["id"] in (lifecycle.successor, lifecycle.predecessor):
         raise InputError(f"{where}: a standard cannot be its own successor or predecessor")
     return lifecycle
-
-
-def _check_shape(data: Any, where: str) -> None:
-    error = _first_error(data)
-    if error is not None:
-        place = "".join(f"[{step}]" if isinstance(step, int) else f".{step}" for step in error.path)
-        raise InputError(f"{where}: not a valid standard definition at {place or 'the top'}: {error.message}")
-
-
-def _first_error(data: Any) -> jsonschema.ValidationError | None:
-    # best_match picks the error a person should read first (the deepest, most specific one).
-    errors = _validator().iter_errors(data)
-    found: jsonschema.ValidationError | None = jsonschema.exceptions.best_match(errors)
-    return found
 
 
 def _package(item: Mapping[str, Any], where: str) -> PackageRequirement:
