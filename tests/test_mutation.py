@@ -43,6 +43,7 @@ from conformance.testing._mutations import FAMILIES, Mutator, spread
 from conformance.testing._shapes import Shapes
 from conformance.testing.strategies import resources
 from conformance.validation import Validator
+from conftest import SPECIFICATION_CONTENT_TYPES
 
 pytestmark = pytest.mark.shared
 
@@ -58,26 +59,7 @@ PER_KIND = 3
 PER_TYPE = 2
 """Specification examples taken per resource type (besides those that claim a profile)."""
 
-# Resources that define rather than record: the specification's conformance resources, not examples here.
-DEFINITIONAL = frozenset(
-    {
-        "CapabilityStatement",
-        "CodeSystem",
-        "CompartmentDefinition",
-        "ConceptMap",
-        "ExampleScenario",
-        "GraphDefinition",
-        "ImplementationGuide",
-        "MessageDefinition",
-        "NamingSystem",
-        "OperationDefinition",
-        "SearchParameter",
-        "StructureDefinition",
-        "StructureMap",
-        "TerminologyCapabilities",
-        "ValueSet",
-    }
-)
+DEFINITIONAL = SPECIFICATION_CONTENT_TYPES
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ import pytest
 from conformance.context import Context
 from conformance.fhirversion import FhirVersion
 from conformance.validation import Validator
+from conftest import SPECIFICATION_CONTENT_TYPES
 
 if TYPE_CHECKING:
     from conformance.outcome import Outcome
@@ -35,26 +36,7 @@ pytestmark = [pytest.mark.shared, pytest.mark.slow]
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 EXAMPLES_PACKAGE = SHARED / "fhir-packages" / "hl7.fhir.r4.examples#4.0.1.tgz"
 
-# The specification's content rather than its examples (conformance and terminology resources).
-DEFINITION_TYPES = frozenset(
-    {
-        "CapabilityStatement",
-        "CodeSystem",
-        "CompartmentDefinition",
-        "ConceptMap",
-        "ExampleScenario",
-        "GraphDefinition",
-        "ImplementationGuide",
-        "MessageDefinition",
-        "NamingSystem",
-        "OperationDefinition",
-        "SearchParameter",
-        "StructureDefinition",
-        "StructureMap",
-        "TerminologyCapabilities",
-        "ValueSet",
-    }
-)
+DEFINITION_TYPES = SPECIFICATION_CONTENT_TYPES
 
 
 @dataclass(frozen=True)
