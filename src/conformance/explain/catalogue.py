@@ -15,6 +15,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from conformance.catalogue.generated import write_or_check
 from conformance.catalogue.our_ids import documented_ids, emitted_ids, repository_root
 from conformance.errors import ConformanceError
 from conformance.explain.data import Family, families
@@ -76,14 +77,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConformanceError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    if args.check:
-        current = target.is_file() and target.read_text(encoding="utf-8") == page
-        print(f"{target} is {'current' if current else 'out of date: regenerate it'}")
-        return 0 if current else 1
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.write_text(page, encoding="utf-8")
-    print(f"wrote {target}")
-    return 0
+    return write_or_check(target, page, check=args.check)
 
 
 if __name__ == "__main__":
