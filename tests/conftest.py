@@ -143,25 +143,3 @@ def r4_validator(r4_context: Context) -> Validator:
 def r4_fixtures(r4_validator: Validator) -> FixtureRunner:
     return FixtureRunner(r4_validator)
 
-
-# The FHIR specification's content rather than its examples (conformance and terminology resources):
-# what the specification examples' tests and the mutation harness leave out of the examples package.
-SPECIFICATION_CONTENT_TYPES = frozenset(
-    {
-        "CapabilityStatement",
-        "CodeSystem",
-        "CompartmentDefinition",
-        "ConceptMap",
-        "ExampleScenario",
-        "GraphDefinition",
-        "ImplementationGuide",
-        "MessageDefinition",
-        "NamingSystem",
-        "OperationDefinition",
-        "SearchParameter",
-        "StructureDefinition",
-        "StructureMap",
-        "TerminologyCapabilities",
-        "ValueSet",
-    }
-)

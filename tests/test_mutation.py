@@ -43,7 +43,7 @@ from conformance.testing._mutations import FAMILIES, Mutator, spread
 from conformance.testing._shapes import Shapes
 from conformance.testing.strategies import resources
 from conformance.validation import Validator
-from conftest import SPECIFICATION_CONTENT_TYPES
+from specification_support import SPECIFICATION_CONTENT_TYPES
 
 pytestmark = pytest.mark.shared
 

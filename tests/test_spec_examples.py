@@ -25,7 +25,7 @@ import pytest
 from conformance.context import Context
 from conformance.fhirversion import FhirVersion
 from conformance.validation import Validator
-from conftest import SPECIFICATION_CONTENT_TYPES
+from specification_support import SPECIFICATION_CONTENT_TYPES
 
 if TYPE_CHECKING:
     from conformance.outcome import Outcome
