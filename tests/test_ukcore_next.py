@@ -54,8 +54,16 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "Extension-UKCore-RecordingSetting-Example.json": (
         "extension.unknown-not-allowed @ Observation.extension[0]",
     ),
-    # fullUrl 'Observation/<uuid>': a Bundle entry's fullUrl must be absolute
-    "UKCore-Bundle-NEWS2Observations-Example.json": _relative_full_urls(8),
+    # fullUrl 'Observation/<uuid>': a Bundle entry's fullUrl must be absolute; and the respiratory and heart
+    # rates give their unit as '{Breaths}/min' and '{beats}/min' where FHIR R4's vital signs profiles for
+    # those codes (resprate, heartrate), which apply to every Observation with the code, fix '/min'
+    "UKCore-Bundle-NEWS2Observations-Example.json": (
+        *_relative_full_urls(2),
+        "fixed.mismatch @ Bundle.entry[1].resource.value.code",
+        *_relative_full_urls(3)[2:],
+        "fixed.mismatch @ Bundle.entry[2].resource.value.code",
+        *_relative_full_urls(8)[3:],
+    ),
     # UKCore-Observation-Lab slices code.coding by type on $this: both slices are Coding, so every coding
     # matches both
     "UKCore-Observation-Lab-Albumin-Example.json": (
@@ -69,6 +77,12 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "UKCore-Observation-VitalSigns-BloodPressure-Example.json": (
         "slice.ambiguous @ Observation.component[0].code.coding[1]",
         "slice.ambiguous @ Observation.component[1].code.coding[1]",
+    ),
+    # a height in metres: FHIR R4's bodyheight profile (applied to every Observation with LOINC 8302-2) binds
+    # the unit to ucum-bodylength (cm or [in_i]), required
+    "UKCore-Observation-VitalSigns-BodyHeight-Example.json": (
+        "binding.code.system-unknown @ Observation.value.code",
+        "binding.required.not-in-valueset @ Observation.value.code",
     ),
     # NHS number 9912003890: the Modulus 11 check digit of 991200389 is 6, not 0
     "UKCore-Patient-BabyPatient-Example.json": (
