@@ -13,7 +13,6 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
-from conformance import __version__
 from conformance.errors import ConformanceError
 
 EXIT_OK = 0
@@ -21,6 +20,20 @@ EXIT_INVALID = 1
 EXIT_USAGE = 2
 
 Handler = Callable[[argparse.Namespace], int]
+
+
+class _VersionAction(argparse.Action):
+    """`--version`, reading the installed version only when asked (importlib.metadata is slow to import)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS, **_: object) -> None:
+        help_text = "show program's version number and exit"
+        super().__init__(option_strings, dest=dest, default=argparse.SUPPRESS, nargs=0, help=help_text)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from conformance import __version__  # noqa: PLC0415
+
+        sys.stdout.write(f"{parser.prog} {__version__}\n")
+        parser.exit()
 
 
 class _Parser(argparse.ArgumentParser):
@@ -73,7 +86,7 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
         prog="conformance",
         description="Check FHIR payloads against published profiles and write conformance statements.",
     )
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("--version", action=_VersionAction)
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     subparsers.required = True
     for module in _command_modules(_chosen_command(argv)):
