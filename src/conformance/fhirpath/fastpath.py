@@ -24,6 +24,7 @@ from conformance.fhirpath import _navigation, xhtml
 from conformance.fhirpath._fhirpathpy import make_node
 from conformance.fhirpath._functions import order, to_text
 from conformance.fhirpath._model import TypeModel
+from conformance.fhirpath.fastpath_rules import SIMPLE_FAST_PATHS
 
 
 class FocusFacts(NamedTuple):
@@ -375,7 +376,7 @@ _REF_1 = (
     "(reference.substring(1) in %rootResource.contained.id))"
 )
 
-FAST_PATHS: Mapping[str, FastPath] = {
+_CORE_FAST_PATHS: Mapping[str, FastPath] = {
     "hasValue() or (children().count() > id.count())": _ele_1_r4,
     "hasValue() | (children().count() > id.count())": _ele_1_stu3,
     "extension.exists() != value.exists()": _ext_1,
@@ -393,6 +394,10 @@ FAST_PATHS: Mapping[str, FastPath] = {
     "htmlchecks()": _txt_structure,
     "htmlChecks2()": _txt_content,
 }
+
+
+# The hand-written ones above first; the simple invariants built from combinators after them.
+FAST_PATHS: Mapping[str, FastPath] = {**SIMPLE_FAST_PATHS, **_CORE_FAST_PATHS}
 
 
 def fast_path_for(text: str) -> FastPath | None:
