@@ -13,6 +13,7 @@ import sys
 from collections.abc import Callable, Sequence
 from types import ModuleType
 
+from conformance.cli.startup import claim_process, long_lived
 from conformance.errors import ConformanceError
 
 EXIT_OK = 0
@@ -95,8 +96,11 @@ def build_parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if argv is None:
+        claim_process()
     words = sys.argv[1:] if argv is None else list(argv)
-    args = build_parser(words).parse_args(words)
+    with long_lived():  # the chosen command's modules
+        args = build_parser(words).parse_args(words)
     handler: Handler = args.handler
     try:
         return handler(args)

@@ -8,7 +8,6 @@ and Bundles. Exit 0 when no payload has an error or fatal issue, 1 when one has,
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -19,6 +18,7 @@ from typing import IO, Any
 from conformance.cli import EXIT_INVALID, EXIT_OK
 from conformance.cli.options import add_package_options, settings_from
 from conformance.cli.render import print_text_outcomes, progress_bar
+from conformance.cli.startup import long_lived
 from conformance.cli.terminology_options import (
     add_terminology_options,
     terminology_session,
@@ -27,9 +27,11 @@ from conformance.cli.terminology_options import (
 from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
-from conformance.reports import PayloadResult, base_uri_of, write_junit, write_sarif
+from conformance.outcome import Outcome
+from conformance.reports import base_uri_of, write_junit, write_sarif
 from conformance.reports.payloads import count_payloads, discover, payloads
 from conformance.reports.runner import ContextSpec, Pool, RunSpec, WorkerPool, validate_payloads
+from conformance.reports.stream import Collected, JsonStream, ResultSink, TextStream, held
 from conformance.validation import Validator
 
 FORMATS = ("text", "json", "junit", "sarif")
@@ -147,22 +149,27 @@ def build_context(args: argparse.Namespace, wanted_profiles: Sequence[str] = ())
 def run(args: argparse.Namespace) -> int:
     inputs = discover(args.files)
     spec = context_spec(args, args.profile)
-    context = spec.build()
+    with long_lived():
+        context = spec.build()
     run_spec = RunSpec.for_context(spec, context, args.profile)
     total = count_payloads(inputs) if _wants_progress(inputs) else 0
-    # The workers start before the progress bar's thread, so that they can be forked.
-    with (
-        _terminology(args, context) as terminology,
-        _workers(run_spec, args.jobs, args.dask) as pool,
-        _progress(total) as advance,
-    ):
-        validator = Validator(context, terminology=terminology) if pool is None else None
-        results = list(
-            validate_payloads(payloads(inputs), run_spec, validator=validator, pool=pool, on_result=advance)
-        )
     with _output(args.output) as stream:
-        _write(args.format, results, context.warnings, stream)
-    return EXIT_OK if all(result.valid for result in results) else EXIT_INVALID
+        # Results are written as they arrive (memory flat in their number), except under a progress bar
+        # on the same terminal, which the lines would break: those are written once the bar is gone.
+        sink = _sink(args.format, context.warnings, stream, hold=total > 0 and _is_terminal(stream))
+        # The workers start before the progress bar's thread, so that they can be forked.
+        with (
+            _terminology(args, context) as terminology,
+            _workers(run_spec, args.jobs, args.dask) as pool,
+            _progress(total) as advance,
+        ):
+            validator = Validator(context, terminology=terminology) if pool is None else None
+            for result in validate_payloads(
+                payloads(inputs), run_spec, validator=validator, pool=pool, on_result=advance
+            ):
+                sink.add(result)
+        sink.close()
+    return EXIT_OK if sink.tally.all_valid else EXIT_INVALID
 
 
 @contextmanager
@@ -223,35 +230,29 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
         raise InputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from exc
 
 
-def _write(format: str, results: Sequence[PayloadResult], notes: Sequence[str], stream: IO[str]) -> None:
+def _sink(format: str, notes: Sequence[str], stream: IO[str], *, hold: bool) -> ResultSink:
+    if format == "junit":
+        return Collected(lambda results: write_junit(results, stream))
+    if format == "sarif":
+        return Collected(lambda results: write_sarif(results, stream, base_uri=base_uri_of(Path.cwd())))
+    streamed: ResultSink
     if format == "json":
-        print_json(results, stream)
-    elif format == "junit":
-        write_junit(results, stream)
-    elif format == "sarif":
-        write_sarif(results, stream, base_uri=base_uri_of(Path.cwd()))
+        streamed = JsonStream(stream)
     elif format == "text":
-        print_text_outcomes([r.outcome for r in results], [r.name for r in results], notes, stream=stream)
+        streamed = TextStream(_print_text, notes, stream)
     else:
         raise UsageError(f"unknown output format {format!r}")
+    return held(streamed) if hold else streamed
 
 
-def _full_url(result: PayloadResult) -> str:
-    uri = Path(result.source).resolve().as_uri()
-    return uri if result.line is None else f"{uri}#line={result.line}"
+def _print_text(
+    outcomes: Sequence[Outcome], names: Sequence[str], notes: Sequence[str], stream: IO[str]
+) -> None:
+    print_text_outcomes(outcomes, names, notes, stream=stream)
 
 
-def print_json(results: Sequence[PayloadResult], stream: IO[str]) -> None:
-    """One OperationOutcome for one payload; a Bundle of OperationOutcomes for several."""
-    if len(results) == 1:
-        document = results[0].outcome.to_operation_outcome()
-    else:
-        document = {
-            "resourceType": "Bundle",
-            "type": "collection",
-            "entry": [
-                {"fullUrl": _full_url(result), "resource": result.outcome.to_operation_outcome()}
-                for result in results
-            ],
-        }
-    stream.write(json.dumps(document, indent=2, ensure_ascii=False) + "\n")
+def _is_terminal(stream: IO[str]) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # a closed or unusual stream
+        return False
