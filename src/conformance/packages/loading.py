@@ -3,16 +3,23 @@
 Archives are extracted once into `<work cache>/extracted/<sha256 of the archive>`
 and reused. Each package's enriched index is kept in `<work cache>/index/`,
 keyed by the archive hash or by the folder's path and file listing, so a warm
-load reads one small file per package and parses no resource.
+load reads one small file per package and parses no resource. An archive's hash
+is remembered in `<work cache>/digests/` beside the file's identity (device,
+inode, size, modification and change times): a warm load hashes nothing, and
+any rewrite of the archive changes its change time, so the hash is taken again.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 from collections import OrderedDict
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from conformance.errors import PackageError
 from conformance.packages.archive import DEFAULT_LIMITS, ExtractionLimits, extract_into_place, sha256_of
@@ -30,6 +37,9 @@ from conformance.packages.package import Manifest, Package
 PACKAGE_FOLDER = "package"
 ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 _MEMO_SIZE = 32
+# Bump when the shape of a remembered archive digest changes.
+DIGEST_FORMAT = 1
+_SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
 def is_archive(path: Path) -> bool:
@@ -70,15 +80,29 @@ class PackageLoader:
     def manifest(self, path: Path) -> Manifest:
         """The manifest of a .tgz or package folder, without reading its index."""
         if path.is_file() and is_archive(path):
-            return Manifest.read(self._extracted(path, sha256_of(path)))
+            return Manifest.read(self._extracted(path, self.archive_digest(path)))
         folder = package_folder_of(path)
         if folder is None:
             raise PackageError(f"{path}: not a FHIR package (no package/{MANIFEST_FILE})")
         return Manifest.read(folder)
 
     def load_archive(self, archive: Path) -> Package:
-        digest = sha256_of(archive)
+        digest = self.archive_digest(archive)
         return self._load(self._extracted(archive, digest), source=archive, key=f"archive:{digest}")
+
+    def archive_digest(self, archive: Path) -> str:
+        """The sha256 of an archive: remembered while the file's identity is unchanged, else computed."""
+        identity = file_identity(archive)
+        stored = self.work_cache / "digests" / f"{hashlib.sha256(str(identity[0]).encode()).hexdigest()}.json"
+        remembered = _remembered_digest(stored, identity)
+        if remembered is not None:
+            return remembered
+        digest = sha256_of(archive)
+        if file_identity(archive) == identity:  # not rewritten while it was read
+            _write_quietly(
+                stored, orjson.dumps({"format": DIGEST_FORMAT, "identity": identity, "sha256": digest})
+            )
+        return digest
 
     def _extracted(self, archive: Path, digest: str) -> Path:
         """The package folder of an archive, extracted into the work cache on first use."""
@@ -125,7 +149,7 @@ class PackageLoader:
             return entries
         own = read_package_index(folder, package_id)
         entries = add_base_definitions(folder, own) if own is not None else build_index(folder, package_id)
-        _write_quietly(stored, dump_enriched(entries, key))
+        _write_quietly(stored, dump_enriched(entries, key, package_id))
         return entries
 
 
@@ -145,6 +169,31 @@ def folder_signature(folder: Path) -> str:
     for name, stat in listing:
         digest.update(f"\0{name}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+def file_identity(path: Path) -> list[Any]:
+    """What changes when a file is replaced or rewritten: its resolved path, device, inode, size and times.
+
+    The change time (ctime) cannot be set by a program, so even a rewrite that restores the size and the
+    modification time changes the identity.
+    """
+    try:
+        stat = path.stat()
+    except OSError as exc:
+        raise PackageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    return [str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+
+
+def _remembered_digest(stored: Path, identity: list[Any]) -> str | None:
+    """The digest remembered for a file of this identity; None when absent, stale, corrupt or unreadable."""
+    try:
+        data = orjson.loads(stored.read_bytes())
+    except (orjson.JSONDecodeError, OSError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != DIGEST_FORMAT or data.get("identity") != identity:
+        return None
+    digest = data.get("sha256")
+    return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
 
 
 def _write_quietly(path: Path, data: bytes) -> None:
