@@ -212,3 +212,23 @@ def test_a_primitive_with_only_extensions_breaks_no_element_invariant(r4_context
     outcome = Validator(r4_context).validate(payload)
     assert [i.constraint for i in outcome.issues if i.message_id == "invariant.failed"] == ["dom-6"]
     assert outcome.valid
+
+
+def test_one_element_checked_as_different_types_gets_each_types_invariants(
+    r4_fixtures: FixtureRunner,
+) -> None:
+    """value[x] as a Quantity (qty-3), then as a Period (per-1), then as a Quantity again, in one validator:
+    what is worked out once per element and type must not leak from one type to the other."""
+    narrative = {"status": "generated", "div": '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'}
+    base = {"resourceType": "Observation", "text": narrative, "status": "final", "code": {"text": "x"}}
+    quantity = {**base, "valueQuantity": {"value": 1, "code": "mg"}}
+    period = {**base, "valuePeriod": {"start": "2020-02-01", "end": "2020-01-01"}}
+    runs = [
+        r4_fixtures.failed_constraints(r4_fixtures.validate_data(data))
+        for data in (quantity, period, quantity)
+    ]
+    assert runs == [
+        ["error qty-3 @ Observation.value"],
+        ["error per-1 @ Observation.value"],
+        ["error qty-3 @ Observation.value"],
+    ]

@@ -24,10 +24,18 @@ GENERIC_TYPES = frozenset({"BackboneElement", "Element"})
 ELEMENT_INVARIANT = "ele-1"
 
 
+# What the checks of one element need that depends only on its rule and type: computed once.
+_ElementInvariants = tuple[tuple[Constraint, ...], str]
+
+
 class InvariantChecks:
     def __init__(self, fhirpath: Any) -> None:
         self.fhirpath = fhirpath
         self._broken: dict[str, str] = {}
+        # Keyed by the rule object itself (rules compare by identity and live as long as the definitions,
+        # as this object does) and the type: the merged constraints and the focus type.
+        self._elements: dict[tuple[ElementRule, TypeRef | None], _ElementInvariants] = {}
+        self._primitives: dict[tuple[ElementRule, TypeRef], tuple[Constraint, ...]] = {}
 
     def check(
         self,
@@ -39,6 +47,21 @@ class InvariantChecks:
         plan: Plan,
         frame: Frame,
     ) -> None:
+        key = (rule, type_ref)
+        found = self._elements.get(key)
+        if found is None:
+            found = self._elements[key] = (
+                self._element_constraints(walker, rule, type_ref),
+                _focus_type(rule, type_ref),
+            )
+        constraints, focus_type = found
+        for constraint in constraints:
+            self._one(walker, constraint, focus, focus_type, loc, plan, rule, frame)
+
+    @staticmethod
+    def _element_constraints(
+        walker: Walker, rule: ElementRule, type_ref: TypeRef | None
+    ) -> tuple[Constraint, ...]:
         constraints = list(rule.constraints)
         keys = {c.key for c in constraints}
         # The type's own invariants (cpt-2 on a ContactPoint) hold wherever the type is used, also when a
@@ -46,9 +69,7 @@ class InvariantChecks:
         type_plan = walker.type_plan(type_ref) if type_ref is not None else None
         if type_plan is not None:
             constraints.extend(c for c in type_plan.root.constraints if c.key not in keys)
-        focus_type = self._focus_type(rule, type_ref)
-        for constraint in constraints:
-            self._one(walker, constraint, focus, focus_type, loc, plan, rule, frame)
+        return tuple(c for c in constraints if c.expression)
 
     def check_primitive(
         self,
@@ -66,13 +87,10 @@ class InvariantChecks:
         ele-1 is left out: a primitive with neither a value nor extensions already has its structure
         error, and one with either satisfies it.
         """
-        constraints = [c for c in rule.constraints if c.key != ELEMENT_INVARIANT]
-        type_plan = walker.type_plan(type_ref)
-        if type_plan is not None:
-            keys = {c.key for c in constraints}
-            constraints.extend(
-                c for c in type_plan.root.constraints if c.key != ELEMENT_INVARIANT and c.key not in keys
-            )
+        key = (rule, type_ref)
+        constraints = self._primitives.get(key)
+        if constraints is None:
+            constraints = self._primitives[key] = self._primitive_constraints(walker, rule, type_ref)
         if not constraints:
             return
         focus = Primitive(value, extra) if isinstance(extra, dict) else value
@@ -80,10 +98,17 @@ class InvariantChecks:
             self._one(walker, constraint, focus, type_ref.code, loc, plan, rule, frame)
 
     @staticmethod
-    def _focus_type(rule: ElementRule, type_ref: TypeRef | None) -> str:
-        if type_ref is None or type_ref.code in GENERIC_TYPES:
-            return rule.path
-        return type_ref.code
+    def _primitive_constraints(
+        walker: Walker, rule: ElementRule, type_ref: TypeRef
+    ) -> tuple[Constraint, ...]:
+        constraints = [c for c in rule.constraints if c.key != ELEMENT_INVARIANT]
+        type_plan = walker.type_plan(type_ref)
+        if type_plan is not None:
+            keys = {c.key for c in constraints}
+            constraints.extend(
+                c for c in type_plan.root.constraints if c.key != ELEMENT_INVARIANT and c.key not in keys
+            )
+        return tuple(c for c in constraints if c.expression)
 
     def _one(
         self,
@@ -155,6 +180,12 @@ class InvariantChecks:
             dedupe=("not-checked", constraint.key),
         )
         return None
+
+
+def _focus_type(rule: ElementRule, type_ref: TypeRef | None) -> str:
+    if type_ref is None or type_ref.code in GENERIC_TYPES:
+        return rule.path
+    return type_ref.code
 
 
 def _reported_as_empty_array(constraint: Constraint, focus: Any) -> bool:
