@@ -117,6 +117,9 @@ class PackageLoader:
             raise PackageError(f"{archive}: {final} exists but is not a package folder; remove it and retry")
         try:
             return extract_into_place(archive, final, self.limits, check=require_package_folder)
+        except OSError as exc:  # an unwritable or full work cache
+            reason = exc.strerror or type(exc).__name__
+            raise PackageError(f"{archive}: cannot be extracted into {final.parent} ({reason})") from None
         except PackageError as exc:
             message = str(exc)
             if str(archive) in message:
