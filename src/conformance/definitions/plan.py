@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from conformance.definitions.elements import string_tuple
@@ -120,17 +121,32 @@ class ElementRule:
     min_length: int | None = None  # the minLength extension on the ElementDefinition
     _json_names: tuple[tuple[str, TypeRef | None], ...] | None = field(default=None, repr=False)
 
-    @property
+    # Asked for every element of every payload: computed once (a rule's name and base are fixed when built).
+    @cached_property
     def is_choice(self) -> bool:
         return self.name.endswith("[x]")
 
-    @property
+    @cached_property
     def base_name(self) -> str:
         return self.name[:-3] if self.is_choice else self.name
+
+    @cached_property
+    def base_path(self) -> str | None:
+        """The path of the base element this one constrains (`Resource.id` for `Patient.id`)."""
+        base = self.raw.get("base")
+        path = base.get("path") if isinstance(base, Mapping) else None
+        return path if isinstance(path, str) else None
 
     @property
     def max_text(self) -> str:
         return "*" if self.max is None else str(self.max)
+
+    def rename(self, name: str) -> None:
+        """Change the name while the Plan is built, forgetting what was worked out from the old one."""
+        self.name = name
+        self._json_names = None
+        for derived in ("is_choice", "base_name"):
+            self.__dict__.pop(derived, None)
 
     def json_names(self) -> tuple[tuple[str, TypeRef | None], ...]:
         """The JSON property names this element may appear under, with the type each implies."""
@@ -419,7 +435,7 @@ class _TreeBuilder:
             raise PlanError(f"element {rule.id!r} has no parent element in the snapshot")
         choice = _choice_name_of_renamed(rule)
         if choice is not None and parent.child(choice) is None:
-            rule.name = choice  # Forge's `valueQuantity`: the choice element, narrowed to its type
+            rule.rename(choice)  # Forge's `valueQuantity`: the choice element, narrowed to its type
         parent.children.append(rule)
         self.stack.append(rule)
 

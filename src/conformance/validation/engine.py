@@ -24,9 +24,10 @@ from conformance.instance import Parsed
 from conformance.models import FhirModel, payload_of
 from conformance.outcome import Issue, Outcome
 from conformance.terminology import LocalTerminology
-from conformance.validation import measure, questionnaire
+from conformance.validation import measure, primitives, questionnaire
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
+from conformance.validation.childtable import ChildTables
 from conformance.validation.definitional import DefinitionalChecks
 from conformance.validation.element_ids import duplicate_ids
 from conformance.validation.extensions import ExtensionChecks
@@ -39,9 +40,11 @@ from conformance.validation.slicing import SlicingChecks
 from conformance.validation.versionrules import rules_for
 from conformance.validation.walker import Frame, Walker
 
+# Distinct (type, text) answers kept by Engine.string_problem: a few MB at most, whatever the payloads.
+_STRING_MEMO_LIMIT = 50_000
 _RESTFUL_BASE = re.compile(r"(https?://.+/)[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
-Source = bytes | str | os.PathLike[str] | Mapping[str, Any]
+Source = bytes | str | os.PathLike[str] | Mapping[str, Any] | Parsed
 
 
 @dataclass(frozen=True)
@@ -199,9 +202,11 @@ class Engine:
         self.bundles = BundleChecks()
         self.narrative = NarrativeChecks()
         self.definitional = DefinitionalChecks()
+        self.child_tables = ChildTables()
         self._current: Frame | None = None
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}
+        self._string_problems: dict[tuple[str, str], primitives.Problem | None] = {}
         self._conforming: set[tuple[int, str]] = set()
 
     # ---- what the walk asks about the payload
@@ -213,6 +218,27 @@ class Engine:
             value_rule = type_plan.root.child("value") if type_plan else None
             self._regexes[type_code] = value_rule.regex if value_rule is not None else None
         return self._regexes[type_code]
+
+    def string_problem(self, type_code: str, value: str) -> primitives.Problem | None:
+        """What is wrong with a string as a value of a primitive type (JSON type, lexical form, regex).
+
+        Depends on the type and the text only, and the same codes, systems and dates recur throughout a
+        payload and across payloads: the answers are kept, up to a bound.
+        """
+        key = (type_code, value)
+        memo = self._string_problems
+        if key in memo:
+            return memo[key]
+        problem = primitives.json_type_problem(type_code, value)
+        if problem is None:
+            problem = primitives.lexical_problem(type_code, value)
+        if problem is None:
+            type_regex = self.primitive_regex(type_code)
+            problem = primitives.type_regex_problem(type_regex, value, type_code) if type_regex else None
+        if len(memo) >= _STRING_MEMO_LIMIT:
+            memo.clear()
+        memo[key] = problem
+        return problem
 
     def global_profiles(self, resource_type: str) -> tuple[str, ...]:
         """Profiles that loaded ImplementationGuides declare for every resource of a type."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -471,4 +471,4 @@ def _single_type(rule: ElementRule) -> TypeRef | None:
 
 
 def _retype(item: Item, type_ref: TypeRef | None) -> Item:
-    return replace(item, type_ref=type_ref)
+    return item.with_type(type_ref)

@@ -33,15 +33,27 @@ def _system_typed(rule: ElementRule) -> bool:
     )
 
 
-@dataclass(frozen=True)
 class Item:
-    """One occurrence of an element: its value, its `_name` sibling for primitives, where it is."""
+    """One occurrence of an element: its value, its `_name` sibling for primitives, where it is.
 
-    value: Any
-    extra: Any
-    loc: Loc
-    json_name: str
-    type_ref: TypeRef | None
+    A plain class with slots, not a frozen dataclass: one is made for every value of every payload, and a
+    frozen dataclass's constructor costs several times more. Treated as immutable all the same.
+    """
+
+    __slots__ = ("extra", "json_name", "loc", "type_ref", "value")
+
+    def __init__(self, value: Any, extra: Any, loc: Loc, json_name: str, type_ref: TypeRef | None) -> None:
+        self.value = value
+        self.extra = extra
+        self.loc = loc
+        self.json_name = json_name
+        self.type_ref = type_ref
+
+    def with_type(self, type_ref: TypeRef | None) -> Item:
+        return Item(self.value, self.extra, self.loc, self.json_name, type_ref)
+
+    def __repr__(self) -> str:
+        return f"Item({self.loc.text}: {self.value!r})"
 
 
 @dataclass(frozen=True)
@@ -255,7 +267,7 @@ class Walker:
         if children is None:
             children, plan = self.children_of(rule, type_ref, plan)
         known: set[str] = set()
-        for child in children:
+        for child in self.engine.child_tables.of(children).to_visit(obj):
             self.child(obj, child, loc, plan, frame, known)
         self._unknown_properties(obj, known, loc, is_resource=resource_root)
 
@@ -332,10 +344,9 @@ class Walker:
     ) -> list[Item]:
         value = obj.get(name)
         extra = obj.get("_" + name)
-        base_loc = loc.child(rule.base_name if rule.is_choice else name, json_key=name)
+        base_loc = Loc(loc, rule.base_name if rule.is_choice else name, None, name)
         base_loc.rule_path = rule.path
-        base = rule.raw.get("base")
-        base_loc.base_path = base.get("path") if isinstance(base, Mapping) else None
+        base_loc.base_path = rule.base_path
         if isinstance(value, list) or isinstance(extra, list):
             if not rule.repeats:
                 self.report.error(
@@ -407,7 +418,7 @@ class Walker:
         type_ref = item.type_ref or self._infer_type(rule, item.value)
         if type_ref is None:
             return
-        if rule.raw.get("base", {}).get("path") == "Resource.id":
+        if rule.base_path == "Resource.id":
             type_ref = RESOURCE_ID
         item.loc.type_code = type_ref.code
         if type_ref.is_primitive:
@@ -465,11 +476,14 @@ class Walker:
                 loc,
             )
             return
-        problem = primitives.json_type_problem(type_ref.code, value) or primitives.lexical_problem(
-            type_ref.code, value
-        )
-        if problem is None:
-            problem = self._regex_problem(rule, type_ref, value)
+        if rule.regex is None and type(value) is str:
+            problem = self.engine.string_problem(type_ref.code, value)
+        else:
+            problem = primitives.json_type_problem(type_ref.code, value) or primitives.lexical_problem(
+                type_ref.code, value
+            )
+            if problem is None:
+                problem = self._regex_problem(rule, type_ref, value)
         if problem is not None:
             self._report_problem(problem, loc)
             return
@@ -540,9 +554,7 @@ class Walker:
         type_plan = self.definitions.type_plan(type_ref.code)
         if type_plan is None:
             return
-        children = [child for child in type_plan.root.children if child.name != "value"]
-        if rule.children:
-            children = [child for child in rule.children if child.name != "value"]
+        children = self.engine.child_tables.without_value(rule.children or type_plan.root.children)
         self.element_object(extra, rule, type_ref, extra_loc, plan, frame, children=children)
 
     def complex(self, item: Item, rule: ElementRule, type_ref: TypeRef, plan: Plan, frame: Frame) -> None:

@@ -1,0 +1,82 @@
+"""Which child rules of an element a JSON object needs visited: decided from the object's keys.
+
+An element type has many optional children and a payload uses few of them (a Patient's definition has
+about thirty, an example sets eight). Visiting every child rule to find it absent was most of the walk.
+A `ChildTable` is built once per list of child rules and maps each JSON property name (`birthDate`,
+`_birthDate`, `valueQuantity`) to the rules it belongs to; a walk then visits only the rules the object
+names, plus those that say something when absent: a minimum cardinality, or slicing (a slice may have
+its own minimum). The visit keeps the rules' order, so issues come out as from a full visit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from conformance.definitions.plan import ElementRule
+
+
+class ChildTable:
+    __slots__ = ("_always", "_by_key", "_choices", "rules")
+
+    def __init__(self, rules: Sequence[ElementRule]) -> None:
+        self.rules = rules
+        by_key: dict[str, list[int]] = {}
+        for index, rule in enumerate(rules):
+            for json_name, _ in rule.json_names():
+                for key in (json_name, "_" + json_name):
+                    by_key.setdefault(key, []).append(index)
+        self._by_key: Mapping[str, tuple[int, ...]] = {key: tuple(found) for key, found in by_key.items()}
+        self._always = frozenset(
+            index
+            for index, rule in enumerate(rules)
+            if rule.min > 0 or rule.slicing is not None or rule.slices
+        )
+        # A choice element meets keys of types it does not allow (`valueString` where only `valueQuantity`
+        # is allowed): its visit reports them, so a key that only looks like one of its names visits it.
+        self._choices = tuple((rule.base_name, index) for index, rule in enumerate(rules) if rule.is_choice)
+
+    def to_visit(self, keys: Iterable[Any]) -> list[ElementRule]:
+        """The rules to visit for an object with these keys, in the rules' own order."""
+        visit = set(self._always)
+        by_key = self._by_key
+        for key in keys:
+            found = by_key.get(key)
+            if found is not None:
+                visit.update(found)
+            elif self._choices and isinstance(key, str):
+                visit.update(self._choice_named(key))
+        rules = self.rules
+        return [rules[index] for index in sorted(visit)]
+
+    def _choice_named(self, key: str) -> Iterable[int]:
+        for base, index in self._choices:
+            if key.startswith(base) and key[len(base) : len(base) + 1].isupper():
+                yield index
+
+
+class ChildTables:
+    """One ChildTable per list of child rules, for as long as the definitions live.
+
+    Keyed by the list's identity; the list is held with its table, so an identity is never reused while
+    its entry exists. Only lists that live as long as their Plans may be given.
+    """
+
+    def __init__(self) -> None:
+        self._tables: dict[int, ChildTable] = {}
+        self._without_value: dict[int, tuple[Sequence[ElementRule], list[ElementRule]]] = {}
+
+    def of(self, rules: Sequence[ElementRule]) -> ChildTable:
+        table = self._tables.get(id(rules))
+        if table is None or table.rules is not rules:
+            table = ChildTable(rules)
+            self._tables[id(rules)] = table
+        return table
+
+    def without_value(self, rules: Sequence[ElementRule]) -> list[ElementRule]:
+        """The rules but `value`: what the `_name` sibling of a primitive may hold (id, extension)."""
+        held = self._without_value.get(id(rules))
+        if held is None or held[0] is not rules:
+            held = (rules, [rule for rule in rules if rule.name != "value"])
+            self._without_value[id(rules)] = held
+        return held[1]
