@@ -15,7 +15,7 @@ from pathlib import Path, PurePath, PurePosixPath
 from typing import IO, Any
 from urllib.parse import quote
 
-from conformance import __version__
+import conformance
 from conformance.outcome import Issue, Severity
 from conformance.reports.model import PayloadResult
 
@@ -141,12 +141,13 @@ class _Run:
         }
 
     def document(self, base_uri: str | None) -> dict[str, Any]:
+        version = conformance.__version__  # read on first use: importing the metadata reader is slow
         run: dict[str, Any] = {
             "tool": {
                 "driver": {
                     "name": TOOL_NAME,
-                    "version": __version__,
-                    "semanticVersion": __version__,
+                    "version": version,
+                    "semanticVersion": version,
                     "rules": self.rule_list,
                 }
             },
