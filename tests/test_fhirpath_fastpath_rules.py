@@ -28,12 +28,17 @@ from conformance.fhirversion import FhirVersion
 
 ENGINES = {version: FhirPathEngine(version) for version in FhirVersion}
 TEXTS = sorted(SIMPLE_FAST_PATHS)
+# Computed natively only in the common case (obs-7: an Observation without a value or without coded
+# components); the rest is left to the general evaluation on purpose.
+PARTLY_NATIVE = frozenset(
+    {"value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()"}
+)
 
 _LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _WORD = re.compile(r"%?[A-Za-z_][A-Za-z0-9_]*")
 _NOT_NAMES = frozenset(
     ("and", "or", "xor", "implies", "in", "exists", "empty", "hasValue", "not", "where", "all", "startsWith",
-     "contains", "true", "false", "select", "isDistinct")
+     "contains", "true", "false", "select", "isDistinct", "count", "allFalse", "intersect", "this")
 )  # fmt: skip
 _CHOICE_SUFFIXES = ("String", "Boolean", "Quantity", "DateTime", "Integer", "Decimal", "Reference", "Period")
 
@@ -116,7 +121,7 @@ def _outcome(function: Any, focus: Any, **arguments: Any) -> tuple[str, Any]:
 
 
 @pytest.mark.parametrize("text", TEXTS)
-@settings(max_examples=25, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+@settings(max_examples=20, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 @given(data=st.data())
 def test_simple_fast_path_agrees_with_the_general_evaluation(text: str, data: st.DataObject) -> None:
     version = data.draw(st.sampled_from(list(FhirVersion)))
@@ -167,7 +172,12 @@ def _well_formed_cases(text: str) -> st.SearchStrategy[tuple[FhirVersion, str, A
 
 
 @pytest.mark.parametrize(
-    "text", [text for text in TEXTS if any(_typed_contexts(text, v) for v in FhirVersion)]
+    "text",
+    [
+        text
+        for text in TEXTS
+        if text not in PARTLY_NATIVE and any(_typed_contexts(text, v) for v in FhirVersion)
+    ],
 )
 def test_simple_fast_path_decides_on_well_formed_input(text: str) -> None:
     outcomes: list[bool] = []

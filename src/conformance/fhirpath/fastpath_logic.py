@@ -278,6 +278,34 @@ def compares(text: str, sign: str, number: int) -> Term:
     return test
 
 
+def counts_compare(texts: tuple[str, ...], sign: str, number: int) -> Term:
+    """`(a.count() + b.count()) > 0`: counting never fails, so this always decides."""
+    navigators = [path(text) for text in texts]
+    accept = {**_ORDERS, "=": operator.eq}[sign]
+    return lambda model, facts, focus: bool(
+        accept(sum(len(navigate(model, facts, focus)) for navigate in navigators), number)
+    )
+
+
+def none_in(text: str, *literals: str) -> Term:
+    """`path.select($this in ('a' | 'b')).allFalse()`: no value of the path is one of the literals."""
+    navigate = path(text)
+    choices = frozenset(literals)
+
+    def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
+        values = [value for value, _extras, _type in navigate(model, facts, focus)]
+        if any(type(value) is not str for value in values):
+            raise Decline
+        return not any(value in choices for value in values)
+
+    return test
+
+
+def undecided(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
+    """The part of an expression left to the general evaluation, when the rest does not decide."""
+    raise Decline
+
+
 # --- filters -----------------------------------------------------------------------
 
 

@@ -28,6 +28,7 @@ from conformance.fhirpath.fastpath_logic import (
     any_of,
     compares,
     contains,
+    counts_compare,
     differs,
     empty,
     empty_where,
@@ -37,6 +38,7 @@ from conformance.fhirpath.fastpath_logic import (
     fast_path,
     has_value,
     implies,
+    none_in,
     not_,
     one_of,
     path,
@@ -44,6 +46,7 @@ from conformance.fhirpath.fastpath_logic import (
     starts_with,
     step,
     truthy,
+    undecided,
     xor,
 )
 
@@ -820,6 +823,42 @@ _TERMS: Mapping[str, Term] = {
     "code.exists() or display.exists()": any_of(exists("code"), exists("display")),
     # vsd-9 (R4, STU3) on ValueSet.expansion.contains
     "code.exists() or abstract = true": any_of(exists("code"), equals("abstract", True)),
+    # cpb-2 (R4, STU3) on CapabilityStatement, tcp-2 (R4) on TerminologyCapabilities
+    "(description.count() + software.count() + implementation.count()) > 0": counts_compare(
+        ("description", "software", "implementation"), ">", 0
+    ),
+    # eld-6 (R4, STU3) on ElementDefinition
+    "fixed.empty() or (type.count()  <= 1)": any_of(empty("fixed"), counts_compare(("type",), "<=", 1)),
+    # eld-7 (R4, STU3) on ElementDefinition
+    "pattern.empty() or (type.count() <= 1)": any_of(empty("pattern"), counts_compare(("type",), "<=", 1)),
+    # ipn-1 (R4) on InsurancePlan, org-1 (R4, STU3) on Organization
+    "(identifier.count() + name.count()) > 0": counts_compare(("identifier", "name"), ">", 0),
+    # lnk-1 (R4, STU3) on Linkage
+    "item.count()>1": counts_compare(("item",), ">", 1),
+    # msq-6 (R4) on MolecularSequence.referenceSeq, seq-6 (STU3) on Sequence.referenceSeq
+    (
+        "(genomeBuild.count()+referenceSeqId.count()+ referenceSeqPointer.count()+ "
+        "referenceSeqString.count()) = 1"
+    ): counts_compare(("genomeBuild", "referenceSeqId", "referenceSeqPointer", "referenceSeqString"), "=", 1),
+    # que-12 (R4) on Questionnaire.item
+    "enableWhen.count() > 1 implies enableBehavior.exists()": implies(
+        counts_compare(("enableWhen",), ">", 1), exists("enableBehavior")
+    ),
+    # que-13 (R4) on Questionnaire.item
+    "repeats=true or initial.count() <= 1": any_of(
+        equals("repeats", True), counts_compare(("initial",), "<=", 1)
+    ),
+    # tim-9 (R4, STU3) on Timing.repeat
+    (
+        "offset.empty() or (when.exists() and when.select($this in ('C' | 'CM' | 'CD' | 'CV')).allFalse())"
+    ): any_of(empty("offset"), all_of(exists("when"), none_in("when", "C", "CM", "CD", "CV"))),
+    # obs-7 (R4) on Observation: the codes of the components are compared with the Observation's only
+    # when it has both a value and coded components
+    "value.empty() or component.code.where(coding.intersect(%resource.code.coding).exists()).empty()": any_of(
+        empty("value"), empty("component.code"), undecided
+    ),
+    # ukcore-obs-grplab-001 (UK Core) on Observation
+    "value.empty()": empty("value"),
     # bdl-7 (R4) on Bundle
     (
         "(type = 'history') or "
