@@ -33,7 +33,7 @@ class FhirModel(Protocol):
     def model_dump_json(self, *, by_alias: bool = ..., exclude_none: bool = ...) -> str: ...
 
 
-Payload = bytes | str | os.PathLike[str] | Mapping[str, Any]
+Payload = bytes | str | os.PathLike[str] | Mapping[str, Any] | instance.Parsed
 """What the validator reads: a payload's bytes or text, a path to one, or a resource in the JSON form."""
 
 _PACKAGE = "fhir.resources"

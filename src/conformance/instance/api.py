@@ -14,7 +14,7 @@ from conformance.instance.jsonform import read_json
 from conformance.instance.parsed import Format, Limits, Parsed
 from conformance.instance.xmlform import read_xml
 
-Source = bytes | bytearray | memoryview | str | os.PathLike[str] | Mapping[str, Any]
+Source = bytes | bytearray | memoryview | str | os.PathLike[str] | Mapping[str, Any] | Parsed
 
 _DEFAULT_LIMITS = Limits()
 _FORMATS = ("json", "xml")
@@ -31,12 +31,16 @@ def parse(
 ) -> Parsed:
     """Read one payload into the FHIR JSON form.
 
-    `source` is the payload's bytes or text, a path to a file holding it, or an already-parsed JSON
-    resource (taken as is, without positions). The format is sniffed when not given: XML when the first
-    non-blank character is `<`, JSON otherwise. XML needs `model`, which says which elements repeat and
-    which types primitives have. Problems in the payload are issues in the result, never exceptions.
+    `source` is the payload's bytes or text, a path to a file holding it, an already-parsed JSON
+    resource (taken as is, without positions), or a `Parsed` (given back as is, so that a caller that
+    had to read a payload first does not hold two trees of it). The format is sniffed when not given:
+    XML when the first non-blank character is `<`, JSON otherwise. XML needs `model`, which says which
+    elements repeat and which types primitives have. Problems in the payload are issues in the result,
+    never exceptions.
     """
     _check_format(format)
+    if isinstance(source, Parsed):
+        return source
     if isinstance(source, Mapping):
         resource = source if isinstance(source, dict) else dict(source)
         return Parsed.of(resource, "json", ())

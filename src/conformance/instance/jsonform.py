@@ -85,7 +85,10 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
     except _Refused as refused:
         return Parsed.of(None, "json", (refused.issue,))
     issues = _scanned_issues(text, value, limits, loose=loose) if duplicated or loose else ()
-    return Parsed.of(value, "json", issues, positions=lambda: _positions(text))
+    # The text is decoded again should positions be asked for: holding it beside the caller's bytes would
+    # double what a large payload costs while it is validated.
+    del text
+    return Parsed.of(value, "json", issues, positions=lambda: _positions(_decoded(data)))
 
 
 def _checked_load(text: str, raw: bytes | None, limits: Limits) -> tuple[dict[str, Any], bool, bool]:

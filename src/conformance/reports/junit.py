@@ -72,9 +72,10 @@ def junit_cases(result: PayloadResult) -> Iterator[JUnitCase]:
     if not result.entries:
         yield from cases_for(result.name, result.resource_type, result.profiles, result.outcome.issues)
         return
-    yield from cases_for(result.name, result.resource_type, result.profiles, result.issues_outside_entries())
-    for entry in result.entries:
-        yield from cases_for(f"{result.name} {entry.label}", None, entry.profiles, result.issues_of(entry))
+    outside, held = result.issues_by_entry()
+    yield from cases_for(result.name, result.resource_type, result.profiles, outside)
+    for entry, issues in zip(result.entries, held, strict=True):
+        yield from cases_for(f"{result.name} {entry.label}", None, entry.profiles, issues)
 
 
 def _case_element(case: JUnitCase) -> ET.Element:

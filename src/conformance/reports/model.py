@@ -7,12 +7,15 @@ Outcome are positions in the file named by `source`, so a report can point into 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from conformance.outcome import Issue, Outcome
 
+_STEP_START = re.compile(r"[.\[]")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, slots=True)
 class EntryPart:
     """One entry of a Bundle payload: its label, where its issues are, the profiles it was checked against."""
 
@@ -50,10 +53,34 @@ class PayloadResult:
         return self.outcome.valid
 
     def issues_outside_entries(self) -> tuple[Issue, ...]:
-        return tuple(issue for issue in self.outcome.issues if not any(e.holds(issue) for e in self.entries))
+        return self.issues_by_entry()[0]
 
     def issues_of(self, entry: EntryPart) -> tuple[Issue, ...]:
         return tuple(issue for issue in self.outcome.issues if entry.holds(issue))
+
+    def issues_by_entry(self) -> tuple[tuple[Issue, ...], list[list[Issue]]]:
+        """The issues no entry holds, and the issues of each entry (in `entries` order), in one pass.
+
+        An entry holds the issues whose location is its prefix or goes on below it, so each issue is
+        looked up by the prefixes of its location, not tested against every entry of a large Bundle.
+        """
+        by_prefix: dict[str, list[int]] = {}
+        for position, entry in enumerate(self.entries):
+            by_prefix.setdefault(entry.location_prefix, []).append(position)
+        outside: list[Issue] = []
+        held: list[list[Issue]] = [[] for _ in self.entries]
+        for issue in self.outcome.issues:
+            holders = [p for prefix in _prefixes(issue.location) for p in by_prefix.get(prefix, ())]
+            for position in holders:
+                held[position].append(issue)
+            if not holders:
+                outside.append(issue)
+        return tuple(outside), held
+
+
+def _prefixes(location: str) -> list[str]:
+    """`Bundle.entry[0].id` -> `Bundle`, `Bundle.entry`, `Bundle.entry[0]`, `Bundle.entry[0].id`."""
+    return [location[: match.start()] for match in _STEP_START.finditer(location)] + [location]
 
 
 def result_of(outcome: Outcome, name: str | None = None) -> PayloadResult:

@@ -125,6 +125,13 @@ def sniff_resource_type(data: bytes) -> str | None:
     return kind if isinstance(kind, str) else None
 
 
+def _resource_type(data: bytes, parsed: Parsed) -> str | None:
+    """The payload's resource type: of the tree read, or (XML, or JSON that could not be read) sniffed."""
+    if parsed.format == "json" and parsed.resource is not None:
+        return parsed.resource_type
+    return sniff_resource_type(data)
+
+
 def location_path(location: str) -> tuple[str | int, ...]:
     """`Patient.name[0].given[1]` -> ("name", 0, "given", 1): the JSON path below the resource root."""
     steps: list[str | int] = []
@@ -156,13 +163,15 @@ class PayloadChecker:
         if data is None:
             outcome = self.validator.validate(payload.path, profiles=self.spec.profiles)
             return PayloadResult(outcome, payload.source, payload.line, profiles=self.spec.profiles)
-        resource_type = sniff_resource_type(data)
-        bundle = parse(data, model=self.validator.type_model) if resource_type == "Bundle" else None
-        entries = self._entries(bundle.resource) if bundle is not None else ()
+        # One tree per payload, read once: the validator is given this one (a second tree, or orjson's
+        # for sniffing, would several times over the memory of a large Bundle).
+        parsed = parse(data, model=self.validator.type_model)
+        resource_type = _resource_type(data, parsed)
+        entries = self._entries(parsed.resource) if resource_type == "Bundle" else ()
         profiles = self._profiles(payload, resource_type, entries)
-        outcome = self.validator.validate(data, profiles=profiles)
-        if bundle is not None and any(entry.profiles for entry in entries):
-            outcome = self._with_entry_profiles(outcome, bundle, entries)
+        outcome = self.validator.validate(parsed, profiles=profiles)
+        if any(entry.profiles for entry in entries):
+            outcome = self._with_entry_profiles(outcome, parsed, entries)
         name = payload.source if payload.line is None else f"{payload.source}:{payload.line}"
         outcome = replace(_shift_lines(outcome, payload.line or 1), source=name)
         return PayloadResult(outcome, payload.source, payload.line, resource_type, profiles, entries)

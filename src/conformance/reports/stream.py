@@ -1,0 +1,155 @@
+"""Reports written while a run goes: each payload's result is written as it arrives and then dropped.
+
+A run over a million NDJSON lines must not keep a million outcomes to write its report at the end. The
+text report and the JSON Bundle of OperationOutcomes are written result by result, keeping only counts;
+their bytes are the same as when the whole report is written at once. JUnit and SARIF documents begin
+with totals over every result (JUnit's `tests` and `failures`, SARIF's rules), so those are written at
+the end from the results kept (`Collected`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import IO, Any, Protocol
+
+from conformance.outcome import Outcome
+from conformance.reports.model import PayloadResult
+
+PrintOutcomes = Callable[[Sequence[Outcome], Sequence[str], Sequence[str], IO[str]], None]
+"""Writes the text report of some outcomes (with their names and notes) to a stream."""
+
+_BUNDLE_HEAD = '{\n  "resourceType": "Bundle",\n  "type": "collection",\n  "entry": ['
+_ENTRY_INDENT = "    "
+
+
+class ResultSink(Protocol):
+    """Where a run's results go, one at a time; `close` once after the last."""
+
+    tally: Tally
+
+    def add(self, result: PayloadResult) -> None: ...
+
+    def close(self) -> None: ...
+
+
+class Tally:
+    """How many payloads a run validated and how many were invalid: all a streamed report keeps."""
+
+    def __init__(self) -> None:
+        self.payloads = 0
+        self.invalid = 0
+
+    def count(self, result: PayloadResult) -> None:
+        self.payloads += 1
+        self.invalid += not result.valid
+
+    @property
+    def all_valid(self) -> bool:
+        return self.invalid == 0
+
+
+class TextStream:
+    """The text report: notes, then each payload with its issues as it arrives, then the total."""
+
+    def __init__(self, print_outcomes: PrintOutcomes, notes: Sequence[str], stream: IO[str]) -> None:
+        self._print = print_outcomes
+        self._notes = tuple(notes)
+        self._stream = stream
+        self.tally = Tally()
+
+    def add(self, result: PayloadResult) -> None:
+        notes = self._notes if self.tally.payloads == 0 else ()
+        self._print([result.outcome], [result.name], notes, self._stream)
+        self.tally.count(result)
+
+    def close(self) -> None:
+        tally = self.tally
+        if tally.payloads == 0:
+            self._print([], [], self._notes, self._stream)
+        elif tally.payloads > 1:
+            valid = tally.payloads - tally.invalid
+            self._stream.write(f"{tally.payloads} payloads: {valid} valid, {tally.invalid} invalid\n")
+
+
+def operation_outcome_document(results: Sequence[PayloadResult]) -> dict[str, Any]:
+    """One OperationOutcome for one payload; a Bundle of OperationOutcomes for several."""
+    if len(results) == 1:
+        return results[0].outcome.to_operation_outcome()
+    return {"resourceType": "Bundle", "type": "collection", "entry": [_bundle_entry(r) for r in results]}
+
+
+def _bundle_entry(result: PayloadResult) -> dict[str, Any]:
+    uri = Path(result.source).resolve().as_uri()
+    full_url = uri if result.line is None else f"{uri}#line={result.line}"
+    return {"fullUrl": full_url, "resource": result.outcome.to_operation_outcome()}
+
+
+def _dumps(document: dict[str, Any]) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+class JsonStream:
+    """`operation_outcome_document` as indented JSON, written entry by entry.
+
+    The first result is held back until a second says whether the document is one OperationOutcome or a
+    Bundle; each Bundle entry is then written as `json.dumps` would indent it inside the whole document
+    (JSON strings hold no raw line breaks, so indenting every line of an entry is exact).
+    """
+
+    def __init__(self, stream: IO[str]) -> None:
+        self._stream = stream
+        self._first: PayloadResult | None = None
+        self.tally = Tally()
+
+    def add(self, result: PayloadResult) -> None:
+        if self.tally.payloads == 0:
+            self._first = result
+        else:
+            if self._first is not None:
+                self._stream.write(_BUNDLE_HEAD + "\n")
+                self._write_entry(self._first)
+                self._first = None
+            self._stream.write(",\n")
+            self._write_entry(result)
+        self.tally.count(result)
+
+    def _write_entry(self, result: PayloadResult) -> None:
+        text = _dumps(_bundle_entry(result))
+        self._stream.write(_ENTRY_INDENT + text.replace("\n", "\n" + _ENTRY_INDENT))
+
+    def close(self) -> None:
+        if self._first is not None:
+            self._stream.write(_dumps(operation_outcome_document([self._first])) + "\n")
+        elif self.tally.payloads == 0:
+            self._stream.write(_dumps(operation_outcome_document([])) + "\n")
+        else:
+            self._stream.write("\n  ]\n}\n")
+
+
+class Collected:
+    """Reports that need every result before their first line (JUnit, SARIF): kept, written at the end."""
+
+    def __init__(self, write: Callable[[Sequence[PayloadResult]], None]) -> None:
+        self._write = write
+        self._results: list[PayloadResult] = []
+        self.tally = Tally()
+
+    def add(self, result: PayloadResult) -> None:
+        self._results.append(result)
+        self.tally.count(result)
+
+    def close(self) -> None:
+        self._write(self._results)
+
+
+def held(sink: ResultSink) -> Collected:
+    """`sink`, given every result only at the end (when nothing may be written while the run goes)."""
+
+    def replay(results: Sequence[PayloadResult]) -> None:
+        for result in results:
+            sink.add(result)
+        sink.close()
+
+    return Collected(replay)
