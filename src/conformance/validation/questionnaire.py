@@ -23,8 +23,8 @@ from functools import lru_cache
 from typing import Any, Protocol
 
 import fhirpathpy
-from fhirpathpy.models import models as fhirpath_models
 
+from conformance.fhirpath._fhirpathpy import models as fhirpath_models
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Severity
 

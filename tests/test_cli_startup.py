@@ -1,0 +1,94 @@
+"""The one-file command imports only what validating needs, and what it reads lazily still reads right."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from fhirpathpy.models import models as fhirpathpy_models
+
+import conformance
+from conformance.cli import main
+from conformance.fhirpath._fhirpathpy import models
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_PACKAGES = REPO.parent / "shared" / "fhir-packages"
+
+# What `validate` of one small file must not load: each costs tens of milliseconds to import and is
+# only needed by other commands, by terminal output, by --version, or by other FHIR versions.
+NOT_ON_THE_VALIDATE_PATH = (
+    "rich",
+    "importlib.metadata",
+    "fhirpathpy.models",
+    "pydantic",
+    "httpx",
+    "jsonschema",
+    "cryptography",
+    "starlette",
+)
+
+_PROBE = """
+import io, json, sys
+from contextlib import redirect_stdout
+from conformance.cli import main
+with redirect_stdout(io.StringIO()) as out:
+    code = main(["validate", sys.argv[1]])
+print(json.dumps({"code": code, "output": out.getvalue(), "modules": sorted(sys.modules)}))
+"""
+
+
+@pytest.mark.shared
+def test_validating_one_file_loads_none_of_the_heavy_modules(tmp_path: Path) -> None:
+    if not (SHARED_PACKAGES / "hl7.fhir.r4.core#4.0.1.tgz").is_file():
+        pytest.skip(f"needs the shared FHIR packages at {SHARED_PACKAGES} (absent from this checkout)")
+    payload = tmp_path / "p.json"
+    payload.write_text('{"resourceType": "Patient", "id": "p1", "active": true}')
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "CONFORMANCE_PACKAGE_PATH": str(SHARED_PACKAGES),
+        "CONFORMANCE_CACHE_DIR": str(tmp_path / "cache"),
+        "CONFORMANCE_PACKAGE_CACHE": str(tmp_path / "packages"),
+        "CONFORMANCE_OFFLINE": "1",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, str(payload)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+        timeout=300,
+    )
+    report = json.loads(done.stdout)
+    assert report["code"] == 0
+    assert "p.json  valid: 0 error(s), 1 warning(s)" in report["output"]
+    loaded = set(report["modules"])
+    assert [name for name in NOT_ON_THE_VALIDATE_PATH if name in loaded] == []
+
+
+def test_version_is_read_on_first_use_and_printed_on_stdout(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0
+    assert capsys.readouterr().out == f"conformance {conformance.__version__}\n"
+    assert conformance.__version__.count(".") >= 2
+
+
+def test_an_unknown_module_attribute_is_still_an_error() -> None:
+    with pytest.raises(AttributeError, match="no_such_name"):
+        _ = conformance.no_such_name
+
+
+@pytest.mark.parametrize("version", sorted(fhirpathpy_models))
+def test_type_tables_read_on_demand_are_fhirpathpys_own(version: str) -> None:
+    assert models[version] == fhirpathpy_models[version]
+    assert models[version] is models[version]  # read once
+
+
+def test_type_tables_list_the_versions_fhirpathpy_ships_and_refuse_others() -> None:
+    assert sorted(models) == sorted(fhirpathpy_models)
+    with pytest.raises(KeyError):
+        models["r9"]
