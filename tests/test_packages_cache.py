@@ -92,7 +92,7 @@ def test_a_stored_row_of_the_wrong_shape_is_refused(tmp_path: Path) -> None:
     header, body = path.read_bytes().split(b"\n", 1)
     for bad_body in (
         b'[["a.json","ValueSet",null,null,null,null,null,null,null]]',
-        b'[["a.json",1,null,null,null,null,null,null,null,"p#1"]]',
+        b'[["a.json","ValueSet",null,null,null,null,null,null,null,"q#1"]]',
     ):
         forged = header.replace(str(zlib.crc32(body)).encode(), str(zlib.crc32(bad_body)).encode())
         path.write_bytes(forged + b"\n" + bad_body)
