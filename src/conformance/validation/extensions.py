@@ -113,8 +113,11 @@ class ExtensionChecks:
             return
         self._check_context(walker, definition, url, rule, loc, frame)
         self._check_context_invariants(walker, definition, url, loc, frame)
-        walker.element_object(value, definition.root, None, loc, definition, frame)
-        walker.engine.invariants.check(walker, definition.root, None, value, loc, definition, frame)
+        # The base walk and each profile walk meet the same extension: its definition's rules give the
+        # same issues at the same place each time, so they are checked once per report.
+        if walker.report.first_time(("extension", id(value), id(definition))):
+            walker.element_object(value, definition.root, None, loc, definition, frame)
+            walker.engine.invariants.check(walker, definition.root, None, value, loc, definition, frame)
 
     @staticmethod
     def _as_plain_extension(walker: Walker, value: dict[str, Any], loc: Loc, frame: Frame) -> None:

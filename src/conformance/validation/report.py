@@ -88,6 +88,18 @@ class Reporter:
         self.found: list[Found] = []
         self._seen: set[tuple[Any, ...]] = set()
         self._errors = 0
+        self._done: set[tuple[Any, ...]] = set()
+
+    def first_time(self, work: tuple[Any, ...]) -> bool:
+        """True the first time a piece of work (whose issues would all repeat) is announced to this report.
+
+        Kept per report, not per walk: a trial walk into a scratch report (a slice, one of several profiles)
+        may be thrown away, so what it did must not count as done for the report that is kept.
+        """
+        if work in self._done:
+            return False
+        self._done.add(work)
+        return True
 
     def add(
         self,
