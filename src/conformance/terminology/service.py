@@ -54,6 +54,8 @@ class TerminologyService(Protocol):
 
 _WHITESPACE = re.compile(r"\s+")
 _LOCAL = "checked locally"
+# Distinct validate_code questions answered from memory: a few MB at most, whatever the payloads.
+_ANSWERS_KEPT = 20_000
 
 
 def _normalised(text: str) -> str:
@@ -86,6 +88,7 @@ class LocalTerminology:
         self._identifier_rules = identifier_rules
         self._expander = Expander(source)
         self._named_systems: frozenset[str] | None = None
+        self._answers: dict[tuple[str, str | None, str, str | None, str | None], CodeResult] = {}
 
     # --- value sets ----------------------------------------------------------------------------
 
@@ -109,7 +112,23 @@ class LocalTerminology:
         display: str | None = None,
         version: str | None = None,
     ) -> CodeResult:
-        """Is `system#code` in the value set? With the code's own findings (display, status, unknown code)."""
+        """Is `system#code` in the value set? With the code's own findings (display, status, unknown code).
+
+        The answer depends on the arguments and the loaded packages only, and payloads repeat the same
+        codings: answers are kept (results are immutable), up to a bound.
+        """
+        key = (valueset_url, system, code, display, version)
+        known = self._answers.get(key)
+        if known is None:
+            known = self._validate_code(valueset_url, system, code, display, version)
+            if len(self._answers) >= _ANSWERS_KEPT:
+                self._answers.clear()
+            self._answers[key] = known
+        return known
+
+    def _validate_code(
+        self, valueset_url: str, system: str | None, code: str, display: str | None, version: str | None
+    ) -> CodeResult:
         if not code:
             return r.invalid(r.NO_CODE, "No code was provided", issue_type="required")
         expansion = self._expander.expansion(valueset_url)
