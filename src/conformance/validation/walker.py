@@ -33,6 +33,9 @@ def _system_typed(rule: ElementRule) -> bool:
     )
 
 
+_NO_PROFILES: frozenset[str] = frozenset()
+
+
 class Item:
     """One occurrence of an element: its value, its `_name` sibling for primitives, where it is.
 
@@ -120,7 +123,7 @@ class Walker:
         Every walk of a resource covers its base, its declared and global profiles, so a later walk
         adds something only when it names an explicit profile no earlier walk of it named.
         """
-        wanted = frozenset(explicit_profiles)
+        wanted = frozenset(explicit_profiles) if explicit_profiles else _NO_PROFILES  # one per entry adds up
         walks = self._walked.setdefault(id(resource), [])
         if any(wanted <= done for done in walks):
             return True
