@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from conformance.validation.bundles import _reachable_from
 
 if TYPE_CHECKING:
     from conftest import FixtureRunner
@@ -118,3 +122,28 @@ def test_restful_full_url_needs_a_resource_id(r4_fixtures: FixtureRunner) -> Non
     entry = {"fullUrl": "http://example.org/fhir/Patient/p1", "resource": {"resourceType": "Patient"}}
     outcome = r4_fixtures.validate_data(_collection([entry]))
     assert r4_fixtures.findings(outcome) == [f"error bundle.fullurl-no-id @ {FULL_URL}"]
+
+
+def _reachable_by_fixpoint(start: int, links: list[set[int]]) -> set[int]:
+    """The rule as the HL7 validator words it: repeat forward and backward steps until nothing changes."""
+    reachable = {start}
+    changed = True
+    while changed:
+        changed = False
+        for index, targets in enumerate(links):
+            new = targets - reachable if index in reachable else ({index} if targets & reachable else set())
+            if new:
+                reachable |= new
+                changed = True
+    return reachable
+
+
+@given(
+    st.integers(min_value=1, max_value=30).flatmap(
+        lambda size: st.lists(
+            st.sets(st.integers(min_value=0, max_value=size - 1), max_size=4), min_size=size, max_size=size
+        )
+    )
+)
+def test_document_reachability_in_one_pass_is_the_fixpoint(links: list[set[int]]) -> None:
+    assert _reachable_from(0, links) == _reachable_by_fixpoint(0, links)

@@ -98,21 +98,23 @@ def _references_with_locs(node: Any, loc: Loc) -> list[tuple[str, Loc]]:
 
 
 def _reachable_from(start: int, links: list[set[int]]) -> set[int]:
-    """Forward through references, and backward from anything that references a reachable entry."""
+    """Forward through references, and backward from anything that references a reachable entry.
+
+    Both directions together make a reference an undirected edge, so this is the connected part of the
+    graph that holds `start`: one breadth-first pass over the edges, linear in the entries and references.
+    """
+    neighbours: list[list[int]] = [[] for _ in links]
+    for index, targets in enumerate(links):
+        for target in targets:
+            neighbours[index].append(target)
+            neighbours[target].append(index)
     reachable = {start}
-    changed = True
-    while changed:
-        changed = False
-        for index, targets in enumerate(links):
-            if index in reachable:
-                new = targets - reachable
-            elif targets & reachable:
-                new = {index}
-            else:
-                continue
-            if new:
-                reachable |= new
-                changed = True
+    pending = [start]
+    while pending:
+        for neighbour in neighbours[pending.pop()]:
+            if neighbour not in reachable:
+                reachable.add(neighbour)
+                pending.append(neighbour)
     return reachable
 
 
