@@ -12,7 +12,12 @@ from fhirpathpy.models import models as fhirpathpy_models
 
 import conformance
 from conformance.cli import main
+from conformance.fhirpath import FhirPathEngine, FhirPathError, _syntax
 from conformance.fhirpath._fhirpathpy import models
+from conformance.fhirpath._functions import SIGNATURES
+from conformance.fhirpath.engine import is_known_constant
+from conformance.fhirpath.fastpath import FAST_PATHS
+from conformance.fhirversion import FhirVersion
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_PACKAGES = REPO.parent / "shared" / "fhir-packages"
@@ -22,7 +27,8 @@ SHARED_PACKAGES = REPO.parent / "shared" / "fhir-packages"
 NOT_ON_THE_VALIDATE_PATH = (
     "rich",
     "importlib.metadata",
-    "fhirpathpy.models",
+    "fhirpathpy",
+    "antlr4",
     "pydantic",
     "httpx",
     "jsonschema",
@@ -92,3 +98,27 @@ def test_type_tables_list_the_versions_fhirpathpy_ships_and_refuse_others() -> N
     assert sorted(models) == sorted(fhirpathpy_models)
     with pytest.raises(KeyError):
         models["r9"]
+
+
+@pytest.mark.parametrize("text", sorted(FAST_PATHS))
+def test_every_fast_path_text_is_valid_fhirpath(text: str) -> None:
+    """Expressions with a fast path are parsed only when first evaluated the general way: safe because
+    every one of them parses."""
+    assert _syntax.parse(text, SIGNATURES, is_known_constant).tree
+
+
+def test_an_expression_with_a_fast_path_is_parsed_when_first_needed_and_agrees() -> None:
+    engine = FhirPathEngine(FhirVersion.R4)
+    text = next(iter(sorted(FAST_PATHS)))
+    compiled = engine.compile(text)
+    assert compiled.is_fast and "parsed" not in vars(compiled)
+    assert compiled.tree == _syntax.parse(text, SIGNATURES, is_known_constant).tree
+    assert "parsed" in vars(compiled)
+
+
+def test_an_expression_without_a_fast_path_is_still_refused_when_compiled() -> None:
+    engine = FhirPathEngine(FhirVersion.R4)
+    with pytest.raises(FhirPathError, match="syntax error"):
+        engine.compile("name.exists( or")
+    with pytest.raises(FhirPathError, match="unknown FHIRPath variable"):
+        engine.compile("%nowhere.exists()")

@@ -1,27 +1,43 @@
-"""Every name this package takes from fhirpathpy, typed at the boundary.
+"""Every name this package takes from fhirpathpy, typed at the boundary, and loaded on first use.
 
 fhirpathpy has no type annotations; mypy --strict refuses calls into untyped code, so
 its callables are re-exported here as `Any`-typed values and the rest of the package
 imports from this module only. This also lists, in one place, exactly which parts of
 fhirpathpy (2.2.x) the adapter relies on.
+
+Importing fhirpathpy (its ANTLR parser, its evaluator, dateutil) costs more than a
+one-file validation whose invariants all have fast paths, so nothing here imports it
+until one of its names is first read: use them as attributes of this module
+(`_fhirpathpy.make_node(...)`), read when called, never with `from ... import` at
+the top of a module. `loaded()` says whether any fhirpathpy value can exist yet.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import sys
 import threading
 from collections.abc import Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from fhirpathpy.engine import do_eval as _do_eval
-from fhirpathpy.engine.invocations import invocation_registry as _invocation_registry
-from fhirpathpy.engine.invocations.constants import constants as _constants
-from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, FP_Type, ResourceNode
-from fhirpathpy.parser.ASTPathListener import ASTPathListener as _ASTPathListener
-from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer as _FHIRPathLexer
-from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser as _FHIRPathParser
+
+if TYPE_CHECKING:  # provided by __getattr__ below, from fhirpathpy, on first use
+    FP_DateTime: Any
+    FP_Quantity: Any
+    FP_Time: Any
+    FP_Type: Any
+    ResourceNode: Any
+    # A node of fhirpathpy's evaluation: (JSON value, type or element path, `_name` sibling).
+    make_node: Any
+    # do_eval(ctx, input collection, syntax tree) -> result collection
+    evaluate_tree: Any
+    # fhirpathpy's own functions and operators: name -> {"fn": ..., "arity": {...}, ...}
+    builtin_functions: Mapping[str, Any]
+    ast_listener: Any
+    lexer_class: Any
+    parser_class: Any
 
 __all__ = [
     "FP_DateTime",
@@ -39,14 +55,50 @@ __all__ = [
     "reset_clock",
 ]
 
-# A node of fhirpathpy's evaluation: (JSON value, type or element path, `_name` sibling).
-make_node: Any = ResourceNode
+_LAZY_NAMES = frozenset(set(__all__) - {"models", "reset_clock"} | {"_clock"})
+_NODES_MODULE = "fhirpathpy.engine.nodes"
+_load_lock = threading.Lock()
 
-# do_eval(ctx, input collection, syntax tree) -> result collection
-evaluate_tree: Any = _do_eval
 
-# fhirpathpy's own functions and operators: name -> {"fn": ..., "arity": {...}, ...}
-builtin_functions: Mapping[str, Any] = _invocation_registry
+def loaded() -> bool:
+    """Whether fhirpathpy is imported (by this module or anyone): before that, none of its values exist."""
+    return _NODES_MODULE in sys.modules
+
+
+def _load() -> dict[str, Any]:
+    # Imported here, on first use: see the module's docstring.
+    from fhirpathpy.engine import do_eval  # noqa: PLC0415
+    from fhirpathpy.engine.invocations import invocation_registry  # noqa: PLC0415
+    from fhirpathpy.engine.invocations.constants import constants  # noqa: PLC0415
+    from fhirpathpy.engine.nodes import FP_DateTime, FP_Quantity, FP_Time, FP_Type, ResourceNode  # noqa: PLC0415
+    from fhirpathpy.parser.ASTPathListener import ASTPathListener  # noqa: PLC0415
+    from fhirpathpy.parser.generated.FHIRPathLexer import FHIRPathLexer  # noqa: PLC0415
+    from fhirpathpy.parser.generated.FHIRPathParser import FHIRPathParser  # noqa: PLC0415
+
+    return {
+        "FP_DateTime": FP_DateTime,
+        "FP_Quantity": FP_Quantity,
+        "FP_Time": FP_Time,
+        "FP_Type": FP_Type,
+        "ResourceNode": ResourceNode,
+        "make_node": ResourceNode,
+        "evaluate_tree": do_eval,
+        "builtin_functions": invocation_registry,
+        "ast_listener": ASTPathListener,
+        "lexer_class": FHIRPathLexer,
+        "parser_class": FHIRPathParser,
+        "_clock": constants,
+    }
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY_NAMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    names = globals()
+    with _load_lock:
+        if "_clock" not in names:
+            names.update(_load())
+    return names[name]
 
 
 class _TypeTables(Mapping[str, Any]):
@@ -101,13 +153,7 @@ def _read_tables(version: str) -> dict[str, Any]:
 
 models: Mapping[str, Any] = _TypeTables()
 
-ast_listener: Any = _ASTPathListener
-lexer_class: Any = _FHIRPathLexer
-parser_class: Any = _FHIRPathParser
-
-_clock: Any = _constants
-
 
 def reset_clock() -> None:
     """now()/today() are fixed per evaluation in fhirpathpy; start a new evaluation's clock."""
-    _clock.reset()
+    __getattr__("_clock").reset()

@@ -14,20 +14,13 @@ error.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
-from conformance.fhirpath import _navigation, _regex, xhtml
-from conformance.fhirpath._fhirpathpy import (
-    FP_DateTime,
-    FP_Quantity,
-    FP_Time,
-    ResourceNode,
-    builtin_functions,
-    make_node,
-)
+from conformance.fhirpath import _fhirpathpy, _navigation, _regex, xhtml
 from conformance.fhirpath._model import DATE_TYPES, TIME_TYPES, TypeModel
 from conformance.fhirpath._syntax import MEMBER_FUNCTION, SHORT_CIRCUIT_FUNCTIONS, Signature
 from conformance.fhirpath._temporal import Moment, compare_moments, parse_moment
@@ -58,7 +51,7 @@ def _environment(ctx: Mapping[str, Any]) -> Environment:
 
 def plain(item: Any) -> Any:
     """The value inside a node (JSON value, or None for a primitive without value)."""
-    return item.data if isinstance(item, ResourceNode) else item
+    return item.data if isinstance(item, _fhirpathpy.ResourceNode) else item
 
 
 _SCALAR_TYPES = frozenset({str, bool, int, Decimal, float})
@@ -78,7 +71,7 @@ def to_text(value: Any) -> str:
     """A primitive value as FHIRPath writes it (`true`, not `True`)."""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, FP_DateTime | FP_Time):
+    if _fhirpathpy.loaded() and isinstance(value, _fhirpathpy.FP_DateTime | _fhirpathpy.FP_Time):
         return str(value.asStr)  # as written, not fhirpathpy's normalised form
     return str(value)
 
@@ -205,9 +198,9 @@ def _all(ctx: dict[str, Any], data: Collection, criteria: Expr) -> Collection:
 
 
 def _temporal_kind(item: Any) -> str | None:
-    if isinstance(item, FP_Time):
+    if isinstance(item, _fhirpathpy.FP_Time):
         return "time"
-    if isinstance(item, FP_DateTime):
+    if isinstance(item, _fhirpathpy.FP_DateTime):
         return "date"
     node_type = _navigation.fhir_type(item)
     if node_type in DATE_TYPES:
@@ -231,7 +224,7 @@ def _moment(item: Any, kind: str) -> Moment:
 
 
 def _quantity(item: Any, model: TypeModel) -> tuple[Decimal, str] | None:
-    if isinstance(item, FP_Quantity):
+    if isinstance(item, _fhirpathpy.FP_Quantity):
         return Decimal(item.value), str(item.unit).strip("'")
     node_type = _navigation.fhir_type(item)
     if node_type and "Quantity" in model.ancestors(node_type):
@@ -310,11 +303,9 @@ def _temporal_equal(left: Any, right: Any, kind: str) -> bool | None:
     return None if found is None else found == 0
 
 
-_LITERAL_TYPES = (FP_DateTime, FP_Time, FP_Quantity)
-
-
 def _values_equal(first: Any, second: Any) -> bool:
-    if isinstance(first, _LITERAL_TYPES) or isinstance(second, _LITERAL_TYPES):
+    literal_types = (_fhirpathpy.FP_DateTime, _fhirpathpy.FP_Time, _fhirpathpy.FP_Quantity)
+    if isinstance(first, literal_types) or isinstance(second, literal_types):
         return False  # only comparable to values of their own kind, handled above
     if isinstance(first, bool) != isinstance(second, bool):
         return False  # `1 = true` is false, whatever Python thinks
@@ -366,21 +357,23 @@ _SYSTEM_TYPES_OF_VALUES = {
     int: "Integer",
     Decimal: "Decimal",
     str: "String",
-    FP_Time: "Time",
-    FP_Quantity: "Quantity",
 }
 
 
 def _system_type(value: Any) -> str | None:
-    if isinstance(value, FP_DateTime):
+    if isinstance(value, _fhirpathpy.FP_DateTime):
         return "DateTime" if "T" in str(value.asStr) else "Date"
+    if type(value) is _fhirpathpy.FP_Time:
+        return "Time"
+    if type(value) is _fhirpathpy.FP_Quantity:
+        return "Quantity"
     return _SYSTEM_TYPES_OF_VALUES.get(type(value))
 
 
 def has_type(model: TypeModel, item: Any, name: str, namespace: str | None) -> bool:
     """FHIRPath `is`: FHIR elements have FHIR types, literals and function results System ones."""
     if namespace == "System" or (namespace is None and name in _SYSTEM_TYPE_NAMES):
-        if isinstance(item, ResourceNode):
+        if isinstance(item, _fhirpathpy.ResourceNode):
             return False
         found = _system_type(item)
         return found == name or (found == "Date" and name == "DateTime")
@@ -468,7 +461,7 @@ def _resolve(ctx: dict[str, Any], data: Collection) -> Collection:
     for item in data:
         target = _resolve_one(environment, plain(item))
         if target is not None:
-            found.append(make_node(target, None))
+            found.append(_fhirpathpy.make_node(target, None))
     return found
 
 
@@ -607,7 +600,7 @@ def _signature_of(entry: Mapping[str, Any]) -> Signature:
 
 
 def _signatures() -> dict[str, Signature]:
-    table: dict[str, Mapping[str, Any]] = {**builtin_functions, **FUNCTIONS}
+    table: dict[str, Mapping[str, Any]] = {**_fhirpathpy.builtin_functions, **FUNCTIONS}
     signatures = {
         name: _signature_of(entry)
         for name, entry in table.items()
@@ -618,4 +611,21 @@ def _signatures() -> dict[str, Signature]:
     return signatures
 
 
-SIGNATURES: Mapping[str, Signature] = _signatures()
+class _Signatures(Mapping[str, Signature]):
+    """Every function's signature, made on first use: fhirpathpy's own functions are part of it."""
+
+    @cached_property
+    def _table(self) -> dict[str, Signature]:
+        return _signatures()
+
+    def __getitem__(self, name: str) -> Signature:
+        return self._table[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._table)
+
+    def __len__(self) -> int:
+        return len(self._table)
+
+
+SIGNATURES: Mapping[str, Signature] = _Signatures()

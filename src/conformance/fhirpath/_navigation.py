@@ -5,6 +5,8 @@ accept them: `data` is the JSON value, `path` the node's type (or backbone eleme
 path, see `_model`), and `_data` the `_name` sibling of a primitive (its `id` and
 `extension`), so that a primitive and its extensions are one node, as in the FHIR
 model. A primitive that has only extensions is a node whose `data` is None.
+
+fhirpathpy loads on first use (see `_fhirpathpy`): its names are read when called.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass
 from itertools import zip_longest
 from typing import Any
 
-from conformance.fhirpath._fhirpathpy import ResourceNode, make_node
+from conformance.fhirpath import _fhirpathpy
 from conformance.fhirpath._model import TypeModel
 
 _NOT_ELEMENTS = frozenset({"resourceType", "fhir_comments"})
@@ -35,18 +37,18 @@ class Primitive:
 
 def to_node(item: Any, type_name: str | None = None) -> Any:
     """A ResourceNode for JSON values and Primitive; other values (literals) unchanged."""
-    if isinstance(item, ResourceNode):
+    if isinstance(item, _fhirpathpy.ResourceNode):
         return item
     if isinstance(item, Primitive):
-        return make_node(item.value, type_name, item.element)
+        return _fhirpathpy.make_node(item.value, type_name, item.element)
     if isinstance(item, Mapping | list) or type_name is not None:
-        return make_node(item, type_name)
+        return _fhirpathpy.make_node(item, type_name)
     return item
 
 
 def from_node(item: Any) -> Any:
     """The plain value of a node, for callers outside the FHIRPath engine."""
-    if not isinstance(item, ResourceNode):
+    if not isinstance(item, _fhirpathpy.ResourceNode):
         return item
     extras = item._data
     if extras and not isinstance(item.data, Mapping):
@@ -56,7 +58,7 @@ def from_node(item: Any) -> Any:
 
 def fhir_type(item: Any) -> str | None:
     """The FHIR type of a node (or backbone path); None for literals and untyped values."""
-    if not isinstance(item, ResourceNode):
+    if not isinstance(item, _fhirpathpy.ResourceNode):
         return None
     path = item.path
     if path is not None:
@@ -75,7 +77,7 @@ def member(model: TypeModel, items: Iterable[Any], name: str) -> list[Any]:
     found: list[Any] = []
     for item in items:
         node = to_node(item)
-        if not isinstance(node, ResourceNode):
+        if not isinstance(node, _fhirpathpy.ResourceNode):
             continue
         if name[:1].isupper() and _is_of_type(model, node, name):
             found.append(node)
@@ -88,7 +90,7 @@ def children(model: TypeModel, items: Iterable[Any]) -> list[Any]:
     found: list[Any] = []
     for item in items:
         node = to_node(item)
-        if isinstance(node, ResourceNode):
+        if isinstance(node, _fhirpathpy.ResourceNode):
             _add_all_children(model, node, found)
     return found
 
@@ -102,12 +104,12 @@ def descendants(model: TypeModel, items: Iterable[Any]) -> list[Any]:
     return found
 
 
-def _is_of_type(model: TypeModel, node: ResourceNode, name: str) -> bool:
+def _is_of_type(model: TypeModel, node: Any, name: str) -> bool:
     node_type = fhir_type(node)
     return node_type is not None and name in model.ancestors(node_type)
 
 
-def _add_named_child(model: TypeModel, node: ResourceNode, name: str, found: list[Any]) -> None:
+def _add_named_child(model: TypeModel, node: Any, name: str, found: list[Any]) -> None:
     data = node.data
     if isinstance(data, Mapping):
         parent = fhir_type(node)
@@ -124,7 +126,7 @@ def _add_named_child(model: TypeModel, node: ResourceNode, name: str, found: lis
         _add_values(found, extras.get(name), None, model.child("Element", name))
 
 
-def _add_all_children(model: TypeModel, node: ResourceNode, found: list[Any]) -> None:
+def _add_all_children(model: TypeModel, node: Any, found: list[Any]) -> None:
     data = node.data
     if isinstance(data, Mapping):
         parent = fhir_type(node)
@@ -151,9 +153,9 @@ def _add_values(found: list[Any], value: Any, extras: Any, type_name: str | None
         extra_list = extras if isinstance(extras, list) else []
         for one, one_extras in zip_longest(values, extra_list):
             if one is not None or one_extras is not None:
-                found.append(make_node(one, type_name, _as_extras(one_extras)))
+                found.append(_fhirpathpy.make_node(one, type_name, _as_extras(one_extras)))
     elif value is not None or extras is not None:
-        found.append(make_node(value, type_name, _as_extras(extras)))
+        found.append(_fhirpathpy.make_node(value, type_name, _as_extras(extras)))
 
 
 def _as_extras(extras: Any) -> Mapping[str, Any] | None:

@@ -17,13 +17,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from antlr4 import CommonTokenStream, InputStream  # type: ignore[import-untyped]
-from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]
-from antlr4.tree.Tree import ParseTreeWalker  # type: ignore[import-untyped]
-
-from conformance.fhirpath._fhirpathpy import ast_listener, lexer_class, parser_class
+from conformance.fhirpath import _fhirpathpy
 from conformance.fhirpath.errors import FhirPathError
 
 Node = dict[str, Any]
@@ -51,11 +48,18 @@ class ParsedExpression:
     constants: frozenset[str]
 
 
-class _RaisingListener(ErrorListener):  # type: ignore[misc]
-    def syntaxError(  # noqa: PLR0917 - ANTLR's callback, named and shaped by ANTLR
-        self, recognizer: Any, offendingSymbol: Any, line: int, column: int, msg: str, e: Any
-    ) -> None:
-        raise FhirPathError(f"FHIRPath syntax error at column {column + 1}: {msg}")
+@cache
+def _raising_listener_class() -> Any:
+    # ANTLR (with fhirpathpy) is imported by the first parse, not with this module.
+    from antlr4.error.ErrorListener import ErrorListener  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    class _RaisingListener(ErrorListener):  # type: ignore[misc]
+        def syntaxError(  # noqa: PLR0917 - ANTLR's callback, named and shaped by ANTLR
+            self, recognizer: Any, offendingSymbol: Any, line: int, column: int, msg: str, e: Any
+        ) -> None:
+            raise FhirPathError(f"FHIRPath syntax error at column {column + 1}: {msg}")
+
+    return _RaisingListener
 
 
 def parse(
@@ -79,14 +83,17 @@ def parse(
 
 
 def _parse_tree(text: str) -> Node:
-    listener = _RaisingListener()
-    lexer = lexer_class(InputStream(text))
+    from antlr4 import CommonTokenStream, InputStream  # type: ignore[import-untyped]  # noqa: PLC0415
+    from antlr4.tree.Tree import ParseTreeWalker  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    listener = _raising_listener_class()()
+    lexer = _fhirpathpy.lexer_class(InputStream(text))
     lexer.removeErrorListeners()
     lexer.addErrorListener(listener)
-    parser = parser_class(CommonTokenStream(lexer))
+    parser = _fhirpathpy.parser_class(CommonTokenStream(lexer))
     parser.removeErrorListeners()
     parser.addErrorListener(listener)
-    builder = ast_listener()
+    builder = _fhirpathpy.ast_listener()
     try:
         ParseTreeWalker().walk(builder, parser.entireExpression())
     except RecursionError:

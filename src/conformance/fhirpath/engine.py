@@ -1,13 +1,17 @@
-"""FhirPathEngine: compile FHIRPath once, evaluate it on FHIR JSON many times."""
+"""FhirPathEngine: compile FHIRPath once, evaluate it on FHIR JSON many times.
+
+An expression with a fast path is parsed only when the general evaluation is first needed (the
+fast path declined): a run whose invariants all have fast paths never loads fhirpathpy.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from conformance.fhirpath import _syntax
-from conformance.fhirpath._fhirpathpy import FP_Type, evaluate_tree, make_node, reset_clock
+from conformance.fhirpath import _fhirpathpy, _syntax
 from conformance.fhirpath._functions import ENVIRONMENT_KEY, FUNCTIONS, SIGNATURES, Environment, to_text
 from conformance.fhirpath._model import TypeModel, model_for
 from conformance.fhirpath._navigation import Primitive, from_node, to_node
@@ -85,16 +89,17 @@ class FhirPathEngine:
     def _compile(self, text: str, key: str | None) -> CompiledExpression:
         correction = correct(text, self.fhir_version, key)
         effective = correction.corrected if correction else text
-        parsed = _syntax.parse(effective, SIGNATURES, is_known_constant)
-        return CompiledExpression(
+        fast_path = fast_path_for(effective) if self.fast_paths else None
+        compiled = CompiledExpression(
             text=text,
             effective_text=effective,
             correction_reason=correction.reason if correction else None,
             engine=self,
-            tree=parsed.tree,
-            uses_clock=bool(parsed.functions & _CLOCK_FUNCTIONS),
-            fast_path=fast_path_for(effective) if self.fast_paths else None,
+            fast_path=fast_path,
         )
+        if fast_path is None:
+            _ = compiled.parsed  # now: an expression that is not FHIRPath is refused when compiled
+        return compiled
 
     @property
     def model(self) -> TypeModel:
@@ -109,13 +114,25 @@ class CompiledExpression:
     effective_text: str
     correction_reason: str | None
     engine: FhirPathEngine = field(repr=False)
-    tree: Mapping[str, Any] = field(repr=False)
-    uses_clock: bool = False
     fast_path: FastPath | None = field(default=None, repr=False)
 
     @property
     def is_fast(self) -> bool:
         return self.fast_path is not None
+
+    @cached_property
+    def parsed(self) -> _syntax.ParsedExpression:
+        """The checked and rewritten syntax tree (parsed on first use for expressions with a fast path,
+        whose texts are known to be valid)."""
+        return _syntax.parse(self.effective_text, SIGNATURES, is_known_constant)
+
+    @property
+    def tree(self) -> Mapping[str, Any]:
+        return self.parsed.tree
+
+    @property
+    def uses_clock(self) -> bool:
+        return bool(self.parsed.functions & _CLOCK_FUNCTIONS)
 
     def evaluate(
         self,
@@ -181,7 +198,8 @@ class CompiledExpression:
         return result_is_true(result)
 
     def _evaluate_general(self, facts: FocusFacts, scope: Any) -> list[Any]:
-        node = make_node(facts.value, facts.focus_type, facts.element)
+        tree = self.tree
+        node = _fhirpathpy.make_node(facts.value, facts.focus_type, facts.element)
         variables = _Variables(_CODE_SYSTEMS)
         variables["resource"] = _resource_node(facts.resource)
         variables["rootResource"] = _resource_node(facts.root_resource)
@@ -200,9 +218,9 @@ class CompiledExpression:
             ENVIRONMENT_KEY: environment,
         }
         if self.uses_clock:
-            reset_clock()
+            _fhirpathpy.reset_clock()
         try:
-            result = evaluate_tree(ctx, [node], self.tree)
+            result = _fhirpathpy.evaluate_tree(ctx, [node], tree)
         except FhirPathError:
             raise
         except RecursionError:
@@ -254,7 +272,7 @@ def _resource_node(resource: Mapping[str, Any] | None) -> Any:
 
 
 def _public_value(item: Any) -> Any:
-    if isinstance(item, FP_Type):
+    if isinstance(item, _fhirpathpy.FP_Type):
         return to_text(item)
     return from_node(item)
 

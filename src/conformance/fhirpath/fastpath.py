@@ -20,8 +20,7 @@ from decimal import Decimal
 from itertools import zip_longest
 from typing import Any, NamedTuple
 
-from conformance.fhirpath import _navigation, xhtml
-from conformance.fhirpath._fhirpathpy import make_node
+from conformance.fhirpath import _fhirpathpy, _navigation, xhtml
 from conformance.fhirpath._functions import order, to_text
 from conformance.fhirpath._model import TypeModel
 from conformance.fhirpath.fastpath_rules import SIMPLE_FAST_PATHS
@@ -221,7 +220,7 @@ def _every_contained_is_referenced(facts: FocusFacts, model: TypeModel, *, r4: b
     resource; a contained resource without an id never counts as unreferenced (the
     expression is empty for it).
     """
-    focus = make_node(facts.value, facts.focus_type, facts.element)
+    focus = _fhirpathpy.make_node(facts.value, facts.focus_type, facts.element)
     contained = _navigation.member(model, [focus], "contained")
     if not contained:
         return [True]
@@ -306,8 +305,8 @@ def _period_order(
     parent = _parent_type(facts)
     if parent is None or model.choices(parent, "start") or model.choices(parent, "end"):
         return None
-    first = make_node(start[0][0], model.child(parent, "start"), start[0][1])
-    second = make_node(end[0][0], model.child(parent, "end"), end[0][1])
+    first = _fhirpathpy.make_node(start[0][0], model.child(parent, "start"), start[0][1])
+    second = _fhirpathpy.make_node(end[0][0], model.child(parent, "end"), end[0][1])
     found = order(model, first, second)
     return [] if found is None else [found <= 0]
 

@@ -22,8 +22,6 @@ from enum import Enum
 from functools import lru_cache
 from typing import Any, Protocol
 
-import fhirpathpy
-
 from conformance.fhirpath._fhirpathpy import models as fhirpath_models
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Severity
@@ -1707,6 +1705,8 @@ def _coding_fits(wanted: Mapping[str, Any], actual: Mapping[str, Any]) -> bool:
 
 @lru_cache(maxsize=256)
 def _fhirpath(expression: str, version: FhirVersion) -> Callable[..., Any]:
+    import fhirpathpy  # noqa: PLC0415 -- loaded by the first Questionnaire expression, not by every run
+
     model = fhirpath_models["stu3" if version is FhirVersion.STU3 else "r4"]
     compiled: Callable[..., Any] = fhirpathpy.compile(expression, model)
     return compiled
