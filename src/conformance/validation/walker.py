@@ -8,7 +8,7 @@ references, bundles, bindings); the walker calls them at the right node.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
@@ -67,6 +67,8 @@ class Frame:
     root: Mapping[str, Any]
     resource_loc: Loc
     scope: Any
+    # (id of a focus inside the resource, expression, focus type) -> the verdict; None when walked once.
+    verdicts: dict[tuple[int, str, str], bool] | None = field(default=None, compare=False, repr=False)
 
 
 class Walker:
@@ -99,15 +101,17 @@ class Walker:
             )
             return
         loc.rule_path = loc.type_code = resource_type
+        if self._already_walked(resource, explicit_profiles):
+            return
+        profiles = self._profiles_for(resource, base, loc, explicit_profiles)[1:]
         inner = Frame(
             resource=resource,
             root=frame.root if frame is not None and loc.name == "contained" else resource,
             resource_loc=loc,
             scope=self.engine.scope_for(resource, loc, frame),
+            # Walked more than once (profiles, then the base): the walks share their invariant verdicts.
+            verdicts={} if profiles else None,
         )
-        if self._already_walked(resource, explicit_profiles):
-            return
-        profiles = self._profiles_for(resource, base, loc, explicit_profiles)[1:]
         for plan in profiles:
             self._against(resource, plan, loc, inner)
         # A profile's snapshot should hold every rule of its base, but a generated or hand-made one may
