@@ -8,7 +8,7 @@ silent pass.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conformance.definitions.plan import Constraint, ElementRule, Plan, TypeRef
 from conformance.fhirpath import Primitive
@@ -24,8 +24,16 @@ GENERIC_TYPES = frozenset({"BackboneElement", "Element"})
 ELEMENT_INVARIANT = "ele-1"
 
 
+class _Prepared(NamedTuple):
+    """One constraint ready to check: its compiled expression, or why it cannot be compiled."""
+
+    constraint: Constraint
+    compiled: Any
+    broken: str | None
+
+
 # What the checks of one element need that depends only on its rule and type: computed once.
-_ElementInvariants = tuple[tuple[Constraint, ...], str]
+_ElementInvariants = tuple[tuple[_Prepared, ...], str]
 
 
 class InvariantChecks:
@@ -33,9 +41,9 @@ class InvariantChecks:
         self.fhirpath = fhirpath
         self._broken: dict[str, str] = {}
         # Keyed by the rule object itself (rules compare by identity and live as long as the definitions,
-        # as this object does) and the type: the merged constraints and the focus type.
+        # as this object does) and the type: the merged, compiled constraints and the focus type.
         self._elements: dict[tuple[ElementRule, TypeRef | None], _ElementInvariants] = {}
-        self._primitives: dict[tuple[ElementRule, TypeRef], tuple[Constraint, ...]] = {}
+        self._primitives: dict[tuple[ElementRule, TypeRef], tuple[_Prepared, ...]] = {}
 
     def check(
         self,
@@ -50,26 +58,11 @@ class InvariantChecks:
         key = (rule, type_ref)
         found = self._elements.get(key)
         if found is None:
-            found = self._elements[key] = (
-                self._element_constraints(walker, rule, type_ref),
-                _focus_type(rule, type_ref),
-            )
-        constraints, focus_type = found
-        for constraint in constraints:
-            self._one(walker, constraint, focus, focus_type, loc, plan, rule, frame)
-
-    @staticmethod
-    def _element_constraints(
-        walker: Walker, rule: ElementRule, type_ref: TypeRef | None
-    ) -> tuple[Constraint, ...]:
-        constraints = list(rule.constraints)
-        keys = {c.key for c in constraints}
-        # The type's own invariants (cpt-2 on a ContactPoint) hold wherever the type is used, also when a
-        # profile unfolds the element's children: the element's snapshot does not repeat them.
-        type_plan = walker.type_plan(type_ref) if type_ref is not None else None
-        if type_plan is not None:
-            constraints.extend(c for c in type_plan.root.constraints if c.key not in keys)
-        return tuple(c for c in constraints if c.expression)
+            constraints = self._prepare(_element_constraints(walker, rule, type_ref))
+            found = self._elements[key] = (constraints, _focus_type(rule, type_ref))
+        prepared, focus_type = found
+        for one in prepared:
+            self._one(walker, one, focus, focus_type, loc, plan, rule, frame)
 
     def check_primitive(
         self,
@@ -88,32 +81,32 @@ class InvariantChecks:
         error, and one with either satisfies it.
         """
         key = (rule, type_ref)
-        constraints = self._primitives.get(key)
-        if constraints is None:
-            constraints = self._primitives[key] = self._primitive_constraints(walker, rule, type_ref)
-        if not constraints:
+        prepared = self._primitives.get(key)
+        if prepared is None:
+            prepared = self._primitives[key] = self._prepare(_primitive_constraints(walker, rule, type_ref))
+        if not prepared:
             return
         focus = Primitive(value, extra) if isinstance(extra, dict) else value
-        for constraint in constraints:
-            self._one(walker, constraint, focus, type_ref.code, loc, plan, rule, frame)
+        for one in prepared:
+            self._one(walker, one, focus, type_ref.code, loc, plan, rule, frame)
 
-    @staticmethod
-    def _primitive_constraints(
-        walker: Walker, rule: ElementRule, type_ref: TypeRef
-    ) -> tuple[Constraint, ...]:
-        constraints = [c for c in rule.constraints if c.key != ELEMENT_INVARIANT]
-        type_plan = walker.type_plan(type_ref)
-        if type_plan is not None:
-            keys = {c.key for c in constraints}
-            constraints.extend(
-                c for c in type_plan.root.constraints if c.key != ELEMENT_INVARIANT and c.key not in keys
+    def _prepare(self, constraints: tuple[Constraint, ...]) -> tuple[_Prepared, ...]:
+        return tuple(self._compile(constraint) for constraint in constraints if constraint.expression)
+
+    def _compile(self, constraint: Constraint) -> _Prepared:
+        if self.fhirpath is None:
+            return _Prepared(constraint, None, "no FHIRPath engine is available")
+        try:
+            return _Prepared(
+                constraint, self.fhirpath.compile(constraint.expression, key=constraint.key), None
             )
-        return tuple(c for c in constraints if c.expression)
+        except Exception as exc:  # an engine gap must never crash validation
+            return _Prepared(constraint, None, _first_line(exc))
 
     def _one(
         self,
         walker: Walker,
-        constraint: Constraint,
+        prepared: _Prepared,
         focus: Any,
         focus_type: str,
         loc: Loc,
@@ -121,13 +114,13 @@ class InvariantChecks:
         rule: ElementRule,
         frame: Frame,
     ) -> None:
-        expression = constraint.expression
-        if not expression or _reported_as_empty_array(constraint, focus):
+        constraint = prepared.constraint
+        if constraint.key == ELEMENT_INVARIANT and _reported_as_empty_array(focus):
             return
         if constraint.key == "dom-3" and isinstance(focus, dict):
             verdict: bool | None = contained_are_referenced(focus)
         else:
-            verdict = self._shared_verdict(walker, constraint, expression, focus, focus_type, loc, frame)
+            verdict = self._evaluate(walker, prepared, focus, focus_type, loc, frame)
         if verdict is None or verdict:
             return
         severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
@@ -145,57 +138,22 @@ class InvariantChecks:
             dedupe=("invariant", constraint.key),
         )
 
-    def _shared_verdict(
-        self,
-        walker: Walker,
-        constraint: Constraint,
-        expression: str,
-        focus: Any,
-        focus_type: str,
-        loc: Loc,
-        frame: Frame,
-    ) -> bool | None:
-        """The verdict on an object, evaluated once for all the walks of its resource (profiles, base).
-
-        A verdict depends on the focus, the expression, the focus type and the resource it sits in (the
-        frame): the same in each walk. Only objects are keyed (by identity: the payload outlives the walk);
-        primitive values are not, as equal values at different places share an identity.
-        """
-        verdicts = frame.verdicts
-        if verdicts is None or type(focus) is not dict:
-            return self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
-        key = (id(focus), expression, focus_type)
-        verdict = verdicts.get(key)
-        if verdict is None:
-            verdict = self._evaluate(walker, constraint, expression, focus, focus_type, loc, frame)
-            if verdict is not None:
-                verdicts[key] = verdict
-        return verdict
-
     def _evaluate(
-        self,
-        walker: Walker,
-        constraint: Constraint,
-        expression: str,
-        focus: Any,
-        focus_type: str,
-        loc: Loc,
-        frame: Frame,
+        self, walker: Walker, prepared: _Prepared, focus: Any, focus_type: str, loc: Loc, frame: Frame
     ) -> bool | None:
-        reason = (
-            self._broken.get(expression) if self.fhirpath is not None else "no FHIRPath engine is available"
-        )
+        constraint = prepared.constraint
+        expression = constraint.expression or ""
+        reason = prepared.broken or self._broken.get(expression)
         if reason is None:
             try:
                 walker.engine.evaluating_in(frame)
-                compiled = self.fhirpath.compile(expression, key=constraint.key)
                 return bool(
-                    compiled.is_satisfied(
+                    prepared.compiled.is_satisfied(
                         focus, resource=frame.resource, root_resource=frame.root, focus_type=focus_type
                     )
                 )
             except Exception as exc:  # an engine gap must never crash validation
-                reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+                reason = _first_line(exc)
                 if "compile" in reason.lower() or "not supported" in reason.lower():
                     self._broken[expression] = reason
         walker.report.info(
@@ -209,15 +167,43 @@ class InvariantChecks:
         return None
 
 
+def _element_constraints(
+    walker: Walker, rule: ElementRule, type_ref: TypeRef | None
+) -> tuple[Constraint, ...]:
+    constraints = list(rule.constraints)
+    keys = {c.key for c in constraints}
+    # The type's own invariants (cpt-2 on a ContactPoint) hold wherever the type is used, also when a
+    # profile unfolds the element's children: the element's snapshot does not repeat them.
+    type_plan = walker.type_plan(type_ref) if type_ref is not None else None
+    if type_plan is not None:
+        constraints.extend(c for c in type_plan.root.constraints if c.key not in keys)
+    return tuple(constraints)
+
+
+def _primitive_constraints(walker: Walker, rule: ElementRule, type_ref: TypeRef) -> tuple[Constraint, ...]:
+    constraints = [c for c in rule.constraints if c.key != ELEMENT_INVARIANT]
+    type_plan = walker.type_plan(type_ref)
+    if type_plan is not None:
+        keys = {c.key for c in constraints}
+        constraints.extend(
+            c for c in type_plan.root.constraints if c.key != ELEMENT_INVARIANT and c.key not in keys
+        )
+    return tuple(constraints)
+
+
+def _first_line(exc: Exception) -> str:
+    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+
+
 def _focus_type(rule: ElementRule, type_ref: TypeRef | None) -> str:
     if type_ref is None or type_ref.code in GENERIC_TYPES:
         return rule.path
     return type_ref.code
 
 
-def _reported_as_empty_array(constraint: Constraint, focus: Any) -> bool:
+def _reported_as_empty_array(focus: Any) -> bool:
     """An element left empty by an empty JSON array already has its structure error: ele-1 would repeat it."""
-    return constraint.key == "ele-1" and isinstance(focus, dict) and any(v == [] for v in focus.values())
+    return isinstance(focus, dict) and any(v == [] for v in focus.values())
 
 
 def contained_are_referenced(resource: dict[str, Any]) -> bool:
