@@ -36,18 +36,26 @@ class ChildTable:
         # is allowed): its visit reports them, so a key that only looks like one of its names visits it.
         self._choices = tuple((rule.base_name, index) for index, rule in enumerate(rules) if rule.is_choice)
 
-    def to_visit(self, keys: Iterable[Any]) -> list[ElementRule]:
-        """The rules to visit for an object with these keys, in the rules' own order."""
+    def __contains__(self, key: object) -> bool:
+        """Does a child rule name this JSON key (`birthDate`, `_birthDate`)?"""
+        return key in self._by_key
+
+    def to_visit(self, keys: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:
+        """The rules to visit for an object with these keys, in the rules' own order; and the keys no
+        rule names (unknown, unless a choice element claims them as a type it does not allow)."""
         visit = set(self._always)
+        unknown = []
         by_key = self._by_key
         for key in keys:
             found = by_key.get(key)
             if found is not None:
                 visit.update(found)
-            elif self._choices and isinstance(key, str):
+                continue
+            unknown.append(key)
+            if self._choices and isinstance(key, str):
                 visit.update(self._choice_named(key))
         rules = self.rules
-        return [rules[index] for index in sorted(visit)]
+        return [rules[index] for index in sorted(visit)], unknown
 
     def _choice_named(self, key: str) -> Iterable[int]:
         for base, index in self._choices:

@@ -207,6 +207,7 @@ class Engine:
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}
         self._string_problems: dict[tuple[str, str], primitives.Problem | None] = {}
+        self._resource_types: dict[str, bool] = {}
         self._conforming: set[tuple[int, str]] = set()
 
     # ---- what the walk asks about the payload
@@ -218,6 +219,15 @@ class Engine:
             value_rule = type_plan.root.child("value") if type_plan else None
             self._regexes[type_code] = value_rule.regex if value_rule is not None else None
         return self._regexes[type_code]
+
+    def is_resource_type(self, code: str) -> bool:
+        """Does the type name a resource (`Patient`), rather than a datatype? Asked for every object."""
+        known = self._resource_types.get(code)
+        if known is None:
+            plan = self.definitions.type_plan(code) if code[:1].isupper() else None
+            known = plan is not None and plan.kind == "resource"
+            self._resource_types[code] = known
+        return known
 
     def string_problem(self, type_code: str, value: str) -> primitives.Problem | None:
         """What is wrong with a string as a value of a primitive type (JSON type, lexical form, regex).

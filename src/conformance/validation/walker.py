@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
 from conformance.validation import datatypes, fixedpattern, primitives
+from conformance.validation.childtable import ChildTable
 from conformance.validation.implied_profiles import implied_profile
 from conformance.validation.report import Loc, Reporter
 
@@ -273,25 +274,36 @@ class Walker:
     ) -> None:
         if children is None:
             children, plan = self.children_of(rule, type_ref, plan)
-        known: set[str] = set()
-        for child in self.engine.child_tables.of(children).to_visit(obj):
-            self.child(obj, child, loc, plan, frame, known)
-        self._unknown_properties(obj, known, loc, is_resource=resource_root)
+        table = self.engine.child_tables.of(children)
+        visit, unknown = table.to_visit(obj)
+        claimed: set[str] = set()
+        for child in visit:
+            self.child(obj, child, loc, plan, frame, table, claimed)
+        if unknown:
+            self._unknown_properties(unknown, table, claimed, loc, is_resource=resource_root)
 
     def _disallowed_choice_types(
-        self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, known: set[str]
+        self,
+        obj: Mapping[str, Any],
+        rule: ElementRule,
+        loc: Loc,
+        plan: Plan,
+        table: ChildTable,
+        claimed: set[str],
     ) -> int:
         """`valueString` where a profile allows only `valueQuantity`: a type error, not unknown."""
         base = rule.base_name
         found = 0
         for key in obj:
-            if key in known or not key.startswith(base) or not key[len(base) : len(base) + 1].isupper():
+            if key in table or key in claimed or not key.startswith(base):
+                continue
+            if not key[len(base) : len(base) + 1].isupper():
                 continue
             suffix = key[len(base) :]
             type_code = suffix if self.definitions.type_plan(suffix) else suffix[:1].lower() + suffix[1:]
             if self.definitions.type_plan(type_code) is None:
                 continue
-            known.add(key)
+            claimed.add(key)
             found += 1
             allowed = ", ".join(t.code for t in rule.types)
             self.report.error(
@@ -306,12 +318,13 @@ class Walker:
         return found
 
     def _unknown_properties(
-        self, obj: Mapping[str, Any], known: set[str], loc: Loc, *, is_resource: bool
+        self, keys: Sequence[str], table: ChildTable, claimed: set[str], loc: Loc, *, is_resource: bool
     ) -> None:
-        for key in obj:
-            if key in known or (is_resource and key == "resourceType"):
+        """Keys no child rule names (`to_visit` listed them), less those a choice element claimed."""
+        for key in keys:
+            if key in claimed or (is_resource and key == "resourceType"):
                 continue
-            if key.startswith("_") and key[1:] in known:
+            if key.startswith("_") and (key[1:] in claimed or key[1:] in table):
                 continue
             self.report.error(
                 "structure",
@@ -323,13 +336,19 @@ class Walker:
     # ------------------------------------------------------------------ one child element
 
     def child(
-        self, obj: Mapping[str, Any], rule: ElementRule, loc: Loc, plan: Plan, frame: Frame, known: set[str]
+        self,
+        obj: Mapping[str, Any],
+        rule: ElementRule,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+        table: ChildTable,
+        claimed: set[str],
     ) -> None:
         items: list[Item] = []
         present_names: list[str] = []
-        for json_name, type_ref in rule.json_names():
-            known.add(json_name)
-            if json_name in obj or "_" + json_name in obj:
+        for json_name, extra_name, type_ref in rule.json_keys():
+            if json_name in obj or extra_name in obj:
                 present_names.append(json_name)
                 items.extend(self._items(obj, json_name, rule, type_ref, loc))
         if len(present_names) > 1:
@@ -339,8 +358,11 @@ class Walker:
                 f"Only one of {', '.join(present_names)} may be present ({rule.path})",
                 loc.child(present_names[1]),
             )
-        foreign = self._disallowed_choice_types(obj, rule, loc, plan, known) if rule.is_choice else 0
-        self.cardinality(rule, items, loc, plan, present=len(items) + foreign)
+        count = len(items)
+        if rule.is_choice:
+            count += self._disallowed_choice_types(obj, rule, loc, plan, table, claimed)
+        if count < rule.min or (rule.max is not None and count > rule.max):
+            self.cardinality(rule, items, loc, plan, present=count)
         for item in items:
             self.value(item, rule, plan, frame)
         if rule.slicing is not None or rule.slices:
@@ -515,9 +537,10 @@ class Walker:
     def _length_and_range(
         self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan
     ) -> None:
-        if isinstance(value, str):
+        if isinstance(value, str) and (rule.max_length is not None or rule.min_length is not None):
             self._length(value, rule, loc, plan)
-        self.engine.ranges.check(self, value, rule, type_ref, loc, plan)
+        if rule.min_value is not None or rule.max_value is not None:
+            self.engine.ranges.check(self, value, rule, type_ref, loc, plan)
 
     def _length(self, value: str, rule: ElementRule, loc: Loc, plan: Plan) -> None:
         if rule.max_length is not None and len(value) > rule.max_length:
@@ -645,10 +668,7 @@ class Walker:
                 )
 
     def _is_resource_type(self, code: str) -> bool:
-        if not code[:1].isupper():
-            return False
-        plan = self.definitions.type_plan(code)
-        return plan is not None and plan.kind == "resource"
+        return self.engine.is_resource_type(code)
 
     # ------------------------------------------------------------------ fixed and pattern
 
