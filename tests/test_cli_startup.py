@@ -29,6 +29,7 @@ NOT_ON_THE_VALIDATE_PATH = (
     "importlib.metadata",
     "fhirpathpy",
     "antlr4",
+    "regex",
     "pydantic",
     "httpx",
     "jsonschema",

@@ -15,11 +15,13 @@ meanings (`\\s`, `\\w`, `\\d` are ASCII sets...): see `javaregex`.
 from __future__ import annotations
 
 from functools import lru_cache
-
-import regex
+from typing import TYPE_CHECKING
 
 from conformance.fhirpath.errors import FhirPathError
 from conformance.fhirpath.javaregex import JavaRegexError, translate
+
+if TYPE_CHECKING:
+    import regex
 
 DEFAULT_TIMEOUT_SECONDS = 0.5
 MAX_PATTERN_LENGTH = 10_000
@@ -29,6 +31,8 @@ MAX_PATTERN_LENGTH = 10_000
 def _compiled(pattern: str, whole: bool) -> regex.Pattern[str]:
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise FhirPathError(f"regular expression longer than {MAX_PATTERN_LENGTH} characters")
+    import regex  # noqa: PLC0415 -- loaded by the first matches()/replaceMatches(), not by every run
+
     try:
         translation = translate(pattern, dotall=True)
         source = translation.anchored if whole else translation.pattern
@@ -49,6 +53,8 @@ def full_match(pattern: str, text: str, timeout: float) -> bool:
 
 def substitute(pattern: str, replacement: str, text: str, timeout: float) -> str:
     """`text` with every match of `pattern` replaced; `$1` in the replacement is group 1."""
+    import regex  # noqa: PLC0415 -- already loaded by _compiled
+
     compiled = _compiled(pattern, False)
     template = regex.sub(r"\$(\d+)", r"\\g<\1>", replacement)
     try:

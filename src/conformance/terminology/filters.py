@@ -12,8 +12,6 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-import regex
-
 from conformance.terminology.codesystem import CodeSystemIndex
 
 # Filters come from packages and user files, which may be hostile: a regex gets this long per code.
@@ -77,6 +75,8 @@ def _exists(cs: CodeSystemIndex, prop: str, value: str) -> set[str] | None:
 
 
 def _regex(cs: CodeSystemIndex, prop: str, value: str) -> set[str] | None:
+    import regex  # noqa: PLC0415 -- loaded by the first regex filter, not by every run
+
     try:
         pattern = regex.compile(value)
     except regex.error:

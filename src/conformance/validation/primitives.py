@@ -18,8 +18,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import regex
-
 from conformance.fhirpath.javaregex import JavaRegexError, translate
 
 NUMBER_TYPES = frozenset({"integer", "positiveInt", "unsignedInt", "decimal", "integer64"})
@@ -296,6 +294,8 @@ def regex_problem(pattern: str, value: Any, type_code: str) -> Problem | None:
     text = _regex_text(value)
     compiled = _compiled.get(pattern)
     if compiled is None:
+        import regex  # noqa: PLC0415 -- loaded by the first profile regex, not by every run
+
         try:
             translation = translate(pattern)
             flavour = regex.VERSION1 if translation.nested_sets else regex.VERSION0
