@@ -15,6 +15,8 @@ Path = tuple[str | int, ...]
 
 def duplicate_ids(resource: Mapping[str, Any]) -> list[tuple[str, Path]]:
     """(id, path from the resource) of each element whose id an earlier element of the resource has."""
+    if not _has_repeated_id(resource):
+        return []  # the common case, told without building a path for every element
     found: list[tuple[str, Path]] = []
     scopes: dict[str, set[str]] = {}
     for scope, element_id, path in _element_ids(resource):
@@ -23,6 +25,31 @@ def duplicate_ids(resource: Mapping[str, Any]) -> list[tuple[str, Path]]:
             found.append((element_id, path))
         seen.add(element_id)
     return found
+
+
+def _has_repeated_id(resource: Mapping[str, Any]) -> bool:
+    """Does any element id occur twice anywhere below the resource (nested resources and scopes included)?
+
+    A quick over-approximation of `duplicate_ids`: when it says no, there is no duplicate in any scope.
+    """
+    seen: set[str] = set()
+    pending: list[Any] = [resource]
+    root = True
+    while pending:
+        node = pending.pop()
+        if isinstance(node, list):
+            pending.extend(node)
+            continue
+        if not isinstance(node, Mapping):
+            continue
+        element_id = node.get("id")
+        if not root and isinstance(element_id, str) and element_id:
+            if element_id in seen:
+                return True
+            seen.add(element_id)
+        root = False
+        pending.extend(value for value in node.values() if isinstance(value, Mapping | list))
+    return False
 
 
 def _element_ids(resource: Mapping[str, Any]) -> Iterator[tuple[str, str, Path]]:
