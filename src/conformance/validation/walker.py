@@ -397,6 +397,8 @@ class Walker:
     def _array_items(
         self, name: str, value: Any, extra: Any, loc: Loc, type_ref: TypeRef | None
     ) -> list[Item]:
+        if extra is None and type(value) is list and value:  # the common case, made directly
+            return [Item(one, None, loc.at(i), name, type_ref) for i, one in enumerate(value)]
         values = value if isinstance(value, list) else ([] if value is None else [value])
         extras = extra if isinstance(extra, list) else ([] if extra is None else [extra])
         if (value is not None and not values) or (extra is not None and not extras):
