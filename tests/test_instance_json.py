@@ -80,11 +80,11 @@ def test_position_of_a_path_that_does_not_exist_is_none() -> None:
 def test_positions_are_computed_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
 
-    def counting(text: str) -> dict[tuple[Any, ...], int]:
+    def counting(text: str) -> jsonscan.ValueStarts:
         calls.append("scan")
-        return jsonscan.value_offsets(text)
+        return jsonscan.value_starts(text)
 
-    monkeypatch.setattr(jsonform, "value_offsets", counting)
+    monkeypatch.setattr(jsonform, "value_starts", counting)
     parsed = parse((FIXTURES / "patient-positions.json").read_bytes())
     assert calls == []
 
@@ -454,3 +454,52 @@ def test_a_path_source_is_read_as_a_file(tmp_path: Path) -> None:
     payload.write_bytes(b'{"resourceType": "Patient", "active": true}')
 
     assert parse(payload).resource == {"resourceType": "Patient", "active": True}
+
+
+# -- the compact position index ----------------------------------------------------------------------------
+
+_KEYS = st.sampled_from(["a", "b", "id", "_x", "name", 'qu"ote', "\u00e9t\u00e9", "k\\"])
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=20) | st.dictionaries(_KEYS, inner, max_size=20),
+    max_leaves=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(value=st.dictionaries(_KEYS, _JSON, max_size=20), indent=st.sampled_from([None, 0, 1, 2]))
+def test_the_compact_index_finds_every_value_where_the_path_index_does(
+    value: dict[str, Any], indent: int | None
+) -> None:
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    offsets = jsonscan.value_offsets(text)
+    starts = jsonscan.value_starts(text)
+    assert len(starts.starts) == len(offsets)
+    for path, offset in offsets.items():
+        assert starts.offset(value, path) == offset
+    missing: list[tuple[str | int, ...]] = [("nothing",), (0,)]
+    missing += [(*path, "nothing") for path in offsets] + [(*path, 99) for path in offsets]
+    for path in missing:
+        assert starts.offset(value, path) is None
+
+
+def test_a_large_array_and_object_are_indexed_by_child_tables() -> None:
+    value = {"entry": [{"k": i} for i in range(100)], **{f"key{i}": i for i in range(40)}}
+    text = json.dumps(value, indent=1)
+    offsets = jsonscan.value_offsets(text)
+    starts = jsonscan.value_starts(text)
+    for path in [
+        ("entry", 99, "k"),
+        ("entry", 17),
+        ("key39",),
+        ("key0",),
+        ("entry", 50, "k"),
+        ("entry", 99, "k"),
+    ]:
+        assert starts.offset(value, path) == offsets[path]
+
+
+def test_a_repeated_key_is_placed_at_its_last_value() -> None:
+    parsed = parse(b'{"resourceType": "Patient",\n "gender": "male",\n "gender": "female", "id": "x"}')
+    assert parsed.position(("gender",)) == (3, 12)
+    assert parsed.position(("id",)) == (3, 28)

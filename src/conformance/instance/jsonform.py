@@ -21,8 +21,8 @@ from itertools import accumulate
 from typing import Any
 
 from conformance.instance.issues import error, fatal, too_many_nodes, warning
-from conformance.instance.jsonscan import LineIndex, SyntaxProblem, scan, value_offsets
-from conformance.instance.parsed import IssueList, Limits, Parsed, Path, Position, location
+from conformance.instance.jsonscan import LineIndex, SyntaxProblem, scan, value_offsets, value_starts
+from conformance.instance.parsed import IssueList, Limits, Parsed, Path, Position, PositionIndex, location
 from conformance.outcome import Issue
 
 _BOM = "\ufeff"
@@ -95,7 +95,9 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
     # The text is decoded again should positions be asked for: holding it beside the caller's bytes would
     # double what a large payload costs while it is validated.
     del text
-    return Parsed.of(value, "json", issues, positions=lambda: _positions(_decoded(data)))
+    return Parsed.of(
+        value, "json", issues, positions=lambda: _positions(_decoded(data), value, duplicated=duplicated)
+    )
 
 
 def _checked_load(text: str, raw: bytes | None, limits: Limits) -> tuple[dict[str, Any], bool, bool]:
@@ -318,5 +320,22 @@ class _OffsetPositions(Mapping[Path, Position]):
         return len(self._offsets)
 
 
-def _positions(text: str) -> Mapping[Path, Position]:
-    return _OffsetPositions(text, value_offsets(text))
+class _IndexedPositions:
+    """Positions by path through the parsed value and a `ValueStarts` (payloads without repeated keys)."""
+
+    def __init__(self, text: str, root: dict[str, Any]) -> None:
+        self._lines = LineIndex(text)
+        self._starts = value_starts(text)
+        self._root = root
+
+    def get(self, path: Path) -> Position | None:
+        offset = self._starts.offset(self._root, path)
+        return None if offset is None else self._lines.position(offset)
+
+
+def _positions(text: str, root: dict[str, Any], *, duplicated: bool) -> PositionIndex:
+    # A repeated key leaves the text with more values than the parsed object: only a path index (the last
+    # value of a repeated key wins, as in the parsed value) places those; such payloads are rare and small.
+    if duplicated:
+        return _OffsetPositions(text, value_offsets(text))
+    return _IndexedPositions(text, root)

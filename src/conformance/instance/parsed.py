@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from conformance.errors import UsageError
 from conformance.outcome import Issue, Severity
@@ -17,6 +17,12 @@ Position = tuple[int, int]
 """1-based (line, column) in the source text; columns count characters."""
 
 Format = Literal["json", "xml"]
+
+
+class PositionIndex(Protocol):
+    """Positions by path: a mapping, or an index that finds them on demand."""
+
+    def get(self, path: Path, /) -> Position | None: ...
 
 
 @dataclass(frozen=True)
@@ -43,9 +49,9 @@ class Limits:
 class _LazyPositions:
     """Positions computed by `compute` on first use, once, whichever thread asks first."""
 
-    def __init__(self, compute: Callable[[], Mapping[Path, Position]] | None) -> None:
+    def __init__(self, compute: Callable[[], PositionIndex] | None) -> None:
         self._compute = compute
-        self._positions: Mapping[Path, Position] | None = None
+        self._positions: PositionIndex | None = None
         self._lock = threading.Lock()
 
     def get(self, path: Path) -> Position | None:
@@ -54,7 +60,7 @@ class _LazyPositions:
             positions = self._fill()
         return positions.get(path)
 
-    def _fill(self) -> Mapping[Path, Position]:
+    def _fill(self) -> PositionIndex:
         with self._lock:
             if self._positions is None:
                 self._positions = self._compute() if self._compute is not None else {}
@@ -81,7 +87,7 @@ class Parsed:
         resource: dict[str, Any] | None,
         format: Format,
         issues: tuple[Issue, ...],
-        positions: Callable[[], Mapping[Path, Position]] | None = None,
+        positions: Callable[[], PositionIndex] | None = None,
     ) -> Parsed:
         return cls(resource, format, issues, _LazyPositions(positions) if positions else _NO_POSITIONS)
 
