@@ -503,3 +503,29 @@ def test_a_repeated_key_is_placed_at_its_last_value() -> None:
     parsed = parse(b'{"resourceType": "Patient",\n "gender": "male",\n "gender": "female", "id": "x"}')
     assert parsed.position(("gender",)) == (3, 12)
     assert parsed.position(("id",)) == (3, 28)
+
+
+def _skeleton_whole(data: bytes) -> bytes:
+    """The structural characters outside strings, from the whole text at once (the definition)."""
+    if b"\\" in data:
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    return b"".join(
+        data.translate(None, b"".join(bytes([b]) for b in range(256) if b not in b'{}[],"')).split(b'"')[::2]
+    )
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=_JSON, chunk_size=st.integers(min_value=1, max_value=9))
+def test_the_skeleton_read_in_chunks_is_the_skeleton_of_the_whole(value: Any, chunk_size: int) -> None:
+    data = json.dumps(value, ensure_ascii=False).encode()
+    assert jsonform._skeleton(data, chunk_size) == _skeleton_whole(data)
+
+
+@pytest.mark.parametrize(
+    "text", ['{"a": "x\\\\\\"y,[", "b": ["\\\\\\\\", "\\\\\\\\\\"", {}]}', '["\\\\", "{", 1]']
+)
+def test_the_skeleton_keeps_escaped_quotes_and_backslashes_inside_strings(text: str) -> None:
+    data = text.encode()
+    json.loads(text)  # the examples are JSON
+    for size in range(1, len(data) + 1):
+        assert jsonform._skeleton(data, size) == _skeleton_whole(data)

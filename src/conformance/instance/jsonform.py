@@ -32,6 +32,8 @@ _STRUCTURE = b'{}[],"'
 _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in _STRUCTURE)
 _NOT_OPENER = bytes(byte for byte in range(256) if byte not in b"{[")
 _CHUNK = 1 << 16
+_SKELETON_CHUNK = 1 << 20
+_BACKSLASH = ord("\\")
 _INTERNED_LENGTH = 64
 _intern = sys.intern
 
@@ -173,12 +175,31 @@ def _structure_problem(text: str, raw: bytes | None, limits: Limits) -> Issue | 
     return None
 
 
-def _skeleton(data: bytes) -> bytes:
-    """Only the structural characters outside strings: `{`, `}`, `[`, `]` and `,`."""
-    # Escaped backslashes go first, so that what remains of `\"` is always an escaped quote.
-    if b"\\" in data:
-        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
-    return b"".join(data.translate(None, _NOT_STRUCTURE).split(b'"')[::2])
+def _skeleton(data: bytes, chunk_size: int = _SKELETON_CHUNK) -> bytes:
+    """Only the structural characters outside strings: `{`, `}`, `[`, `]` and `,`.
+
+    Read in chunks, so that the copies made on the way cost a chunk each, not the payload's size again.
+    """
+    parts: list[bytes] = []
+    in_string = False
+    for chunk in _chunks_whole_escapes(data, chunk_size):
+        # Escaped backslashes go first, so that what remains of `\"` is always an escaped quote.
+        unescaped = chunk.replace(b"\\\\", b"").replace(b'\\"', b"") if b"\\" in chunk else chunk
+        pieces = unescaped.translate(None, _NOT_STRUCTURE).split(b'"')
+        parts.append(b"".join(pieces[1::2] if in_string else pieces[::2]))
+        in_string ^= len(pieces) % 2 == 0  # an odd number of quotes in the chunk
+    return b"".join(parts)
+
+
+def _chunks_whole_escapes(data: bytes, size: int) -> Iterator[bytes]:
+    """`data` in pieces of about `size` bytes, never cut inside a backslash escape."""
+    start = 0
+    while start < len(data):
+        end = min(start + size, len(data))
+        while end < len(data) and data[end - 1] == _BACKSLASH:
+            end += 1  # past the run of backslashes and the character the last one escapes
+        yield data[start:end]
+        start = end
 
 
 def _skeleton_deeper_than(skeleton: bytes, limit: int) -> bool:

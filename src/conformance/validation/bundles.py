@@ -118,6 +118,18 @@ def _reachable_from(start: int, links: list[set[int]]) -> set[int]:
     return reachable
 
 
+def _repeats_a_full_url(entries: list[Any]) -> bool:
+    """Whether two entries with a resource have the same fullUrl (`BundleIndex.has_duplicate_urls`)."""
+    seen: set[str] = set()
+    for entry in entries:
+        url = entry.get("fullUrl") if isinstance(entry, Mapping) else None
+        if isinstance(url, str) and isinstance(entry.get("resource"), Mapping):
+            if url in seen:
+                return True
+            seen.add(url)
+    return False
+
+
 class BundleChecks:
     def check(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         if resource.get("resourceType") != "Bundle":
@@ -132,8 +144,13 @@ class BundleChecks:
             if isinstance(entry, Mapping):
                 self._entry(walker, entry, bundle_type, loc.child("entry", position))
         self._first_entry(walker, entries, bundle_type, loc)
+        # The index of every entry is built only when a rule needs it: most Bundles repeat no fullUrl
+        # and are neither documents nor messages.
+        repeated_urls = _repeats_a_full_url(entries)
+        if not repeated_urls and bundle_type not in FIRST_ENTRY:
+            return
         index = bundle_index(walker, resource)
-        if index.has_duplicate_urls():
+        if repeated_urls:
             self._ambiguous_references(walker, index, entries, loc)
         if bundle_type not in FIRST_ENTRY:
             return

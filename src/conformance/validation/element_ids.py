@@ -53,22 +53,40 @@ def _has_repeated_id(resource: Mapping[str, Any]) -> bool:
 
 
 def _element_ids(resource: Mapping[str, Any]) -> Iterator[tuple[str, str, Path]]:
-    """(scope, id, path) for every element below the resource root, in document order."""
-    pending: list[tuple[str, Path, Any]] = [("", (), resource)]
-    while pending:
-        scope, path, node = pending.pop()
+    """(scope, id, path) for every element below the resource root, in document order.
+
+    A stack of iterators, one per open object or array: memory follows the depth of the resource, not
+    the length of its arrays (a Bundle's entries).
+    """
+    stack: list[Iterator[tuple[str, Path, Any]]] = [iter([("", (), resource)])]
+    while stack:
+        item = next(stack[-1], None)
+        if item is None:
+            stack.pop()
+            continue
+        scope, path, node = item
         if isinstance(node, list):
-            pending.extend((scope, (*path, index), item) for index, item in reversed(list(enumerate(node))))
+            stack.append(_items(scope, path, node))
             continue
         if not isinstance(node, Mapping) or (path and isinstance(node.get("resourceType"), str)):
             continue  # a primitive value, or a nested resource (checked on its own)
         element_id = node.get("id")
         if path and isinstance(element_id, str) and element_id:
             yield scope, element_id, path
-        children = [(key, value) for key, value in node.items() if isinstance(value, Mapping | list)]
-        for key, value in reversed(children):
-            inner = "snapshot" if not path and key == "snapshot" and _is_definition(node) else scope
-            pending.append((inner, (*path, key.removeprefix("_")), value))
+        stack.append(_members(scope, path, node))
+
+
+def _items(scope: str, path: Path, node: list[Any]) -> Iterator[tuple[str, Path, Any]]:
+    for index, item in enumerate(node):
+        yield scope, (*path, index), item
+
+
+def _members(scope: str, path: Path, node: Mapping[str, Any]) -> Iterator[tuple[str, Path, Any]]:
+    snapshot_scope = not path and _is_definition(node)
+    for key, value in node.items():
+        if isinstance(value, Mapping | list):
+            inner = "snapshot" if snapshot_scope and key == "snapshot" else scope
+            yield inner, (*path, key.removeprefix("_")), value
 
 
 def _is_definition(resource: Mapping[str, Any]) -> bool:
