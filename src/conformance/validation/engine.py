@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from conformance import instance
+from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.definitions.profiles import Definitions
 from conformance.definitions.typemodel import TypeModel
 from conformance.errors import UsageError
@@ -45,6 +46,8 @@ _STRING_MEMO_LIMIT = 50_000
 _RESTFUL_BASE = re.compile(r"(https?://.+/)[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 Source = bytes | str | os.PathLike[str] | Mapping[str, Any] | Parsed
+# What Walker.children_of worked out: the rule, type and plan asked about, then the child rules, their plan.
+ChildrenAnswer = tuple[ElementRule, TypeRef | None, Plan, tuple[list[ElementRule], Plan]]
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,8 @@ class Engine:
         self.narrative = NarrativeChecks()
         self.definitional = DefinitionalChecks()
         self.child_tables = ChildTables()
+        # Walker.children_of's answers: (rule, type, plan) identities -> those objects and the answer.
+        self.children_memo: dict[tuple[int, int, int], ChildrenAnswer] = {}
         self._current: Frame | None = None
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}

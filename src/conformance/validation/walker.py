@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
 RESOURCE_ID = TypeRef("id")
+# The one list of no child rules: tables of child rules are kept per list, so the list must be one object.
+NO_CHILDREN: list[ElementRule] = []
 
 
 def _system_typed(rule: ElementRule) -> bool:
@@ -225,7 +227,21 @@ class Walker:
     def children_of(
         self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan
     ) -> tuple[list[ElementRule], Plan]:
-        """The child rules of an element: from the profile when it unfolds them, else from the type."""
+        """The child rules of an element: from the profile when it unfolds them, else from the type.
+
+        Asked for every object of every payload, and fixed by its arguments: worked out once.
+        """
+        memo = self.engine.children_memo
+        key = (id(rule), id(type_ref), id(plan))
+        known = memo.get(key)
+        if known is None or known[0] is not rule or known[1] is not type_ref or known[2] is not plan:
+            known = (rule, type_ref, plan, self._children_of(rule, type_ref, plan))
+            memo[key] = known
+        return known[3]
+
+    def _children_of(
+        self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan
+    ) -> tuple[list[ElementRule], Plan]:
         borrowed = self._profile_element(type_ref or (rule.types[0] if len(rule.types) == 1 else None))
         if borrowed is not None:
             return borrowed
@@ -237,7 +253,7 @@ class Walker:
                 return target.children, plan
         type_plan = self.type_plan(type_ref)
         if type_plan is None:
-            return [], plan
+            return NO_CHILDREN, plan
         return type_plan.root.children, type_plan
 
     def _profile_element(self, type_ref: TypeRef | None) -> tuple[list[ElementRule], Plan] | None:
