@@ -38,7 +38,8 @@ _LITERAL = re.compile(r"'((?:[^'\\]|\\.)*)'")
 _WORD = re.compile(r"%?[A-Za-z_][A-Za-z0-9_]*")
 _NOT_NAMES = frozenset(
     ("and", "or", "xor", "implies", "in", "exists", "empty", "hasValue", "not", "where", "all", "startsWith",
-     "contains", "true", "false", "select", "isDistinct", "count", "allFalse", "intersect", "this")
+     "contains", "true", "false", "select", "isDistinct", "count", "allFalse", "intersect", "this", "is",
+     "as")
 )  # fmt: skip
 _CHOICE_SUFFIXES = ("String", "Boolean", "Quantity", "DateTime", "Integer", "Decimal", "Reference", "Period")
 
@@ -218,6 +219,38 @@ def test_simple_fast_path_examples(text: str, focus: Any, expected: list[Any]) -
     compiled = ENGINES[FhirVersion.R4].compile(text)
     assert compiled.evaluate(focus, focus_type=focus_type) == expected
     assert compiled.evaluate_general(focus, focus_type=focus_type) == expected
+
+
+OBS_7_STU3 = "value.empty() or (code in component.code).not()"
+CON_4_STU3 = (
+    "abatement.empty() or (abatement is boolean).not() or (abatement as boolean).not() or "
+    "clinicalStatus='resolved' or clinicalStatus='remission' or clinicalStatus='inactive'"
+)
+_PAIN = {"coding": [{"system": "http://loinc.org", "code": "72514-3"}]}
+
+
+@pytest.mark.parametrize(
+    ("text", "focus", "expected"),
+    [
+        (OBS_7_STU3, {"resourceType": "Observation", "valueString": "x", "code": _PAIN,
+                      "component": [{"code": {"text": "other"}}, {"code": _PAIN}]}, [False]),
+        (OBS_7_STU3, {"resourceType": "Observation", "valueString": "x", "code": _PAIN,
+                      "component": [{"code": {"text": "other"}}]}, [True]),
+        (OBS_7_STU3, {"resourceType": "Observation", "valueString": "x", "component": [{"code": _PAIN}]}, []),
+        (CON_4_STU3, {"resourceType": "Condition", "abatementBoolean": True, "clinicalStatus": "active"},
+         [False]),
+        (CON_4_STU3, {"resourceType": "Condition", "abatementBoolean": False, "clinicalStatus": "active"},
+         [True]),
+        (CON_4_STU3, {"resourceType": "Condition", "abatementBoolean": True, "clinicalStatus": "resolved"},
+         [True]),
+        (CON_4_STU3, {"resourceType": "Condition", "abatementString": "x", "clinicalStatus": "active"},
+         [True]),
+    ],
+)  # fmt: skip
+def test_stu3_type_and_membership_examples(text: str, focus: Any, expected: list[Any]) -> None:
+    compiled = ENGINES[FhirVersion.STU3].compile(text)
+    assert compiled.evaluate(focus) == expected
+    assert compiled.evaluate_general(focus) == expected
 
 
 def _bundle(entries: list[dict[str, Any]], bundle_type: str = "collection") -> dict[str, Any]:

@@ -278,6 +278,56 @@ def compares(text: str, sign: str, number: int) -> Term:
     return test
 
 
+def member_of(text: str, collection: str) -> Term:
+    """`path in other.path`: the one value of the path equals one of the collection's (JSON equality)."""
+    navigate, navigate_collection = path(text), path(collection)
+
+    def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
+        items = navigate(model, facts, focus)
+        if not items:
+            return None
+        if len(items) > 1:
+            raise Decline
+        value = items[0][0]
+        return any(other[0] == value for other in navigate_collection(model, facts, focus))
+
+    return test
+
+
+def is_type(text: str, type_name: str) -> Term:
+    """`path is type`: the one value of the path has that FHIR type (or a type derived from it)."""
+    navigate = path(text)
+
+    def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
+        items = navigate(model, facts, focus)
+        if len(items) != 1:
+            return None
+        return _has_type(model, items[0], type_name)
+
+    return test
+
+
+def as_type(text: str, type_name: str) -> Term:
+    """`(path as type)` as a boolean operand: the value of that type, true for one that is not a boolean."""
+    navigate = path(text)
+
+    def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
+        items = [item for item in navigate(model, facts, focus) if _has_type(model, item, type_name)]
+        if not items:
+            return None
+        if len(items) > 1:
+            raise Decline
+        value = items[0][0]
+        return value if type(value) is bool else True
+
+    return test
+
+
+def _has_type(model: TypeModel, item: Item, type_name: str) -> bool:
+    own_type = node_type(item[0], item[2])
+    return own_type is not None and type_name in model.ancestors(own_type)
+
+
 def counts_compare(texts: tuple[str, ...], sign: str, number: int) -> Term:
     """`(a.count() + b.count()) > 0`: counting never fails, so this always decides."""
     navigators = [path(text) for text in texts]

@@ -26,6 +26,7 @@ from conformance.fhirpath.fastpath_logic import (
     all_items,
     all_of,
     any_of,
+    as_type,
     compares,
     contains,
     counts_compare,
@@ -38,6 +39,8 @@ from conformance.fhirpath.fastpath_logic import (
     fast_path,
     has_value,
     implies,
+    is_type,
+    member_of,
     none_in,
     not_,
     one_of,
@@ -859,6 +862,22 @@ _TERMS: Mapping[str, Term] = {
     ),
     # ukcore-obs-grplab-001 (UK Core) on Observation
     "value.empty()": empty("value"),
+    # obs-7 (STU3) on Observation
+    "value.empty() or (code in component.code).not()": any_of(
+        empty("value"), not_(member_of("code", "component.code"))
+    ),
+    # con-4 (STU3) on Condition
+    (
+        "abatement.empty() or (abatement is boolean).not() or (abatement as boolean).not() or "
+        "clinicalStatus='resolved' or clinicalStatus='remission' or clinicalStatus='inactive'"
+    ): any_of(
+        empty("abatement"),
+        not_(is_type("abatement", "boolean")),
+        not_(as_type("abatement", "boolean")),
+        equals("clinicalStatus", "resolved"),
+        equals("clinicalStatus", "remission"),
+        equals("clinicalStatus", "inactive"),
+    ),
     # bdl-7 (R4) on Bundle
     (
         "(type = 'history') or "
