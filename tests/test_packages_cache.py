@@ -9,6 +9,8 @@ from __future__ import annotations
 import gzip
 import io
 import os
+import subprocess
+import sys
 import tarfile
 import threading
 import zlib
@@ -197,7 +199,7 @@ def test_concurrent_loaders_share_one_work_cache(tmp_path: Path) -> None:
         thread.start()
     for thread in threads:
         thread.join()
-    assert not failures
+    assert failures == []
     assert len(results) == 30 and all(index == expected for index in results)
     assert [path.name for path in (work / "index").iterdir()] == [_stored(work, "index")[0].name]
     assert len(_stored(work, "digests")) == 1
@@ -208,3 +210,39 @@ def test_a_folder_package_has_no_remembered_digest(tmp_path: Path) -> None:
     work = tmp_path / "work"
     PackageLoader(work).load(FIXTURE_PACKAGES / "example.profiles#1.0.0")
     assert not (work / "digests").exists()
+
+
+_LOADER = """
+import sys
+from pathlib import Path
+from conformance.packages.loading import PackageLoader
+for _ in range(5):
+    index = PackageLoader(Path(sys.argv[1])).load(Path(sys.argv[2])).index
+print(repr(index))
+"""
+
+
+def test_concurrent_processes_share_one_work_cache(tmp_path: Path) -> None:
+    archive, work = _archive(tmp_path), tmp_path / "work"
+    expected = repr(PackageLoader(tmp_path / "reference").load(archive).index)
+    argv = [sys.executable, "-c", _LOADER, str(work), str(archive)]
+    loaders = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)
+    ]
+    outputs = [loader.communicate(timeout=120) for loader in loaders]
+    assert [(loader.returncode, err) for loader, (_, err) in zip(loaders, outputs, strict=True)] == [
+        (0, "")
+    ] * 4
+    assert [out.strip() for out, _ in outputs] == [expected] * 4
+    assert len(list((work / "extracted").iterdir())) == 1  # one extraction kept, no partial folder left
+    assert repr(PackageLoader(work).load(archive).index) == expected
+
+
+def test_an_extraction_another_loader_finished_meanwhile_is_used(tmp_path: Path) -> None:
+    """The race between "is it extracted?" and extracting: the other loader's complete copy is kept."""
+    archive, work = _archive(tmp_path), tmp_path / "work"
+    final = PackageLoader(work).load(archive).directory.parent
+    assert PackageLoader(work)._extract(archive, final) == final
+    (final / "package" / "package.json").unlink()  # an interrupted copy is still refused
+    with pytest.raises(PackageError, match="exists but is not a package folder"):
+        PackageLoader(work)._extract(archive, final)

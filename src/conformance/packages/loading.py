@@ -11,6 +11,7 @@ any rewrite of the archive changes its change time, so the hash is taken again.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -113,6 +114,8 @@ class PackageLoader:
 
     def _extract(self, archive: Path, final: Path) -> Path:
         if final.exists():
+            if (final / PACKAGE_FOLDER / MANIFEST_FILE).is_file():
+                return final  # another loader moved its complete copy into place since we looked
             # A folder from an interrupted or older run that lacks the manifest: not ours to trust.
             raise PackageError(f"{archive}: {final} exists but is not a package folder; remove it and retry")
         try:
@@ -201,10 +204,11 @@ def _remembered_digest(stored: Path, identity: list[Any]) -> str | None:
 
 def _write_quietly(path: Path, data: bytes) -> None:
     """Store a derived file; an unwritable work cache only costs speed, so errors are ignored."""
+    partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        partial = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
         partial.write_bytes(data)
         os.replace(partial, path)
     except OSError:
-        return
+        with contextlib.suppress(OSError):  # no half-written file is left behind
+            partial.unlink(missing_ok=True)
