@@ -120,7 +120,7 @@ class InvariantChecks:
         if constraint.key == "dom-3" and isinstance(focus, dict):
             verdict: bool | None = contained_are_referenced(focus)
         else:
-            verdict = self._evaluate(walker, prepared, focus, focus_type, loc, frame)
+            verdict = self._shared_verdict(walker, prepared, focus, focus_type, loc, frame)
         if verdict is None or verdict:
             return
         severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
@@ -137,6 +137,26 @@ class InvariantChecks:
             constraint=constraint.key,
             dedupe=("invariant", constraint.key),
         )
+
+    def _shared_verdict(
+        self, walker: Walker, prepared: _Prepared, focus: Any, focus_type: str, loc: Loc, frame: Frame
+    ) -> bool | None:
+        """The verdict on an object, evaluated once for all the walks of its resource (profiles, base).
+
+        A verdict depends on the focus, the expression, the focus type and the resource it sits in (the
+        frame): the same in each walk. Only objects are keyed (by identity: the payload outlives the walk);
+        primitive values are not, as equal values at different places share an identity.
+        """
+        verdicts = frame.verdicts
+        if verdicts is None or type(focus) is not dict:
+            return self._evaluate(walker, prepared, focus, focus_type, loc, frame)
+        key = (id(focus), prepared.constraint.expression or "", focus_type)
+        verdict = verdicts.get(key)
+        if verdict is None:
+            verdict = self._evaluate(walker, prepared, focus, focus_type, loc, frame)
+            if verdict is not None:
+                verdicts[key] = verdict
+        return verdict
 
     def _evaluate(
         self, walker: Walker, prepared: _Prepared, focus: Any, focus_type: str, loc: Loc, frame: Frame
