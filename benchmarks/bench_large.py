@@ -5,13 +5,15 @@
 
 Workload, written to a temporary folder: a collection Bundle of --entries Patients (id, narrative, name,
 gender, birthDate, identifier; fullUrl urn:uuid; about 325 bytes an entry, 62 MiB for 200,000, just under
-the 64 MiB a payload may have), and an NDJSON file of --lines Patients of the same shape. Each is validated by the installed command as a user would run it (a fresh
-process, base R4 definitions), with the output written to a file; the figures are the whole command's
-wall time, entries or lines a second, and the child's peak resident memory (getrusage of the finished
-child). Beside them, on the same bytes in the same run and in a fresh process each, so that their peak
-memory is theirs alone: json.loads of the file, fhir.resources (R4B models) parsing the Bundle or each
-line, and fhirkit-rs when it is installed (a line says so when it is not). These machines are shared
-and noisy: run it more than once and read ranges.
+the 64 MiB a payload may have), and an NDJSON file of --lines Patients of the same shape. Each is
+validated by the installed command as a user would run it (a fresh process, base R4 definitions), with
+the output written to a file; the figures are the whole command's wall time, entries or lines a second,
+and the child's peak resident memory (getrusage of the finished child), and for NDJSON its memory at
+points of the run (flat when memory does not grow with the lines). Beside them, on the same bytes in
+the same run and in a fresh process each, so that their peak memory is theirs alone: json.loads of the
+file, fhir.resources (R4B models) parsing the Bundle or each line, and fhirkit-rs when it is installed
+(a line says so when it is not). These machines are shared and noisy: run it more than once and read
+ranges.
 """
 
 from __future__ import annotations
@@ -23,7 +25,6 @@ import resource
 import subprocess
 import sys
 import tempfile
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,24 +116,53 @@ def _has_module(name: str) -> bool:
     return probe.returncode == 0
 
 
-def measured(argv: list[str], environment: dict[str, str]) -> tuple[float, int, int]:
-    """Wall seconds, exit code and peak RSS in bytes of one child process.
+_WRAPPER = """
+import resource, subprocess, sys, time
+def rss(pid):
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            return next(int(line.split()[1]) for line in status if line.startswith("VmRSS:"))
+    except (OSError, StopIteration):
+        return None
+start = time.perf_counter()
+child = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL)
+samples = []
+while True:
+    try:
+        child.wait(timeout=0.5)
+        break
+    except subprocess.TimeoutExpired:
+        found = rss(child.pid)
+        if found is not None:
+            samples.append((time.perf_counter() - start, found))
+elapsed = time.perf_counter() - start
+print(elapsed, child.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+print(" ".join(f"{at:.1f}:{kib}" for at, kib in samples))
+"""
+
+
+def measured(argv: list[str], environment: dict[str, str]) -> tuple[float, int, int, list[tuple[float, int]]]:
+    """Wall seconds, exit code, peak RSS in bytes of one child process, and its RSS every half second.
 
     Each child is run from a fresh helper process, so that RUSAGE_CHILDREN's maximum is this child's
-    alone and not the largest of every child this benchmark ran before.
+    alone and not the largest of every child this benchmark ran before. The samples (from /proc, on
+    Linux) show whether memory grows with the work done.
     """
-    wrapper = (
-        "import resource, subprocess, sys, time\n"
-        "start = time.perf_counter()\n"
-        "code = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, check=False).returncode\n"
-        "elapsed = time.perf_counter() - start\n"
-        "print(elapsed, code, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
-    )
     done = subprocess.run(
-        [sys.executable, "-c", wrapper, *argv], env=environment, capture_output=True, text=True, check=False
+        [sys.executable, "-c", _WRAPPER, *argv], env=environment, capture_output=True, text=True, check=False
     )
-    elapsed, code, peak_kib = done.stdout.split()
-    return float(elapsed), int(code), int(peak_kib) * 1024
+    head, _, tail = done.stdout.partition("\n")
+    elapsed, code, peak_kib = head.split()
+    samples = [(float(at), int(kib) * 1024) for at, kib in (item.split(":") for item in tail.split())]
+    return float(elapsed), int(code), int(peak_kib) * 1024, samples
+
+
+def _over_the_run(samples: list[tuple[float, int]]) -> str:
+    """RSS at a quarter, half, three quarters and the end of the run: flat when memory does not grow."""
+    if len(samples) < 4:
+        return ""
+    picks = [samples[min(len(samples) - 1, len(samples) * q // 4)] for q in (1, 2, 3, 4)]
+    return "RSS at 1/4, 1/2, 3/4, end: " + ", ".join(f"{kib / 2**20:.0f}" for _, kib in picks) + " MB"
 
 
 def _validate_argv(path: Path, package_path: Path, output: Path, format: str) -> list[str]:
@@ -153,17 +183,20 @@ def compare(path: Path, count: int, ndjson: bool, args: argparse.Namespace) -> N
     kind = f"NDJSON, {count:,} lines" if ndjson else f"collection Bundle, {count:,} entries"
     print(f"{kind}: {size / 2**20:.1f} MB")
     output = path.with_suffix(".out")
-    seconds, code, peak = measured(_validate_argv(path, args.package_path, output, args.format), environment)
+    argv = _validate_argv(path, args.package_path, output, args.format)
+    seconds, code, peak, samples = measured(argv, environment)
     if code not in (0, 1):
         raise SystemExit(f"conformance validate failed with exit code {code}")
     verdict = "valid" if code == 0 else "invalid"
     _row(f"conformance validate ({args.format})", count, seconds, peak, f"exit {code} ({verdict})")
+    if ndjson and (over := _over_the_run(samples)):
+        print(f"  {'':<28} {over}")
     for label, script in _BASELINES.items():
         if label == "fhirkit-rs" and not _has_module("fhirkit"):
             print(f"  {label:<28} skipped: not installed (pip install fhirkit-rs)")
             continue
         argv = [sys.executable, "-c", script, str(path), "1" if ndjson else "0"]
-        seconds, code, peak = measured(argv, environment)
+        seconds, code, peak, _ = measured(argv, environment)
         note = "" if code == 0 else f"failed (exit {code})"
         _row(label, count, seconds, peak, note)
 
@@ -188,7 +221,8 @@ def main() -> None:
     parser.add_argument("--skip-bundle", action="store_true")
     parser.add_argument("--skip-ndjson", action="store_true")
     args = parser.parse_args()
-    print(f"{os.cpu_count()} CPUs; load average at the start: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    print(f"{os.cpu_count()} CPUs; load average at the start: {load}")
     with tempfile.TemporaryDirectory(prefix="bench-large-") as folder:
         for path, count, ndjson in _cases(args, Path(folder)):
             compare(path, count, ndjson, args)

@@ -529,3 +529,15 @@ def test_the_skeleton_keeps_escaped_quotes_and_backslashes_inside_strings(text: 
     json.loads(text)  # the examples are JSON
     for size in range(1, len(data) + 1):
         assert jsonform._skeleton(data, size) == _skeleton_whole(data)
+
+
+def test_positions_of_a_payload_kept_compressed_are_those_of_its_text() -> None:
+    names = [{"family": f"F{i}", "given": ["G\u00e9"]} for i in range(20_000)]
+    text = json.dumps({"resourceType": "Patient", "name": names, "gender": "x"}, indent=1, ensure_ascii=False)
+    data = text.encode()
+    assert len(data) > jsonform._COMPRESSED_ABOVE
+    parsed = parse(data)
+    offsets = jsonscan.value_offsets(text)
+    lines = jsonscan.LineIndex(text)
+    for path in [("gender",), ("name", 19_999, "given", 0), ("name", 0), ()]:
+        assert parsed.position(path) == lines.position(offsets[path])

@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import zlib
 from array import array
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
@@ -33,6 +34,7 @@ _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in _STRUCTURE)
 _NOT_OPENER = bytes(byte for byte in range(256) if byte not in b"{[")
 _CHUNK = 1 << 16
 _SKELETON_CHUNK = 1 << 20
+_COMPRESSED_ABOVE = 1 << 20
 _BACKSLASH = ord("\\")
 _INTERNED_LENGTH = 64
 _intern = sys.intern
@@ -95,11 +97,26 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
         return Parsed.of(None, "json", (refused.issue,))
     issues = _scanned_issues(text, value, limits, loose=loose) if duplicated or loose else ()
     # The text is decoded again should positions be asked for: holding it beside the caller's bytes would
-    # double what a large payload costs while it is validated.
+    # double what a large payload costs while it is validated; a large payload's bytes are kept compressed.
     del text
+    kept = _kept_for_positions(data)
     return Parsed.of(
-        value, "json", issues, positions=lambda: _positions(_decoded(data), value, duplicated=duplicated)
+        value, "json", issues, positions=lambda: _positions(_restored(kept), value, duplicated=duplicated)
     )
+
+
+class _Compressed(bytes):
+    """zlib-compressed payload bytes (JSON text compresses several times over, quickly)."""
+
+
+def _kept_for_positions(data: bytes | str) -> bytes | str:
+    if isinstance(data, bytes) and len(data) > _COMPRESSED_ABOVE:
+        return _Compressed(zlib.compress(data, 1))
+    return data
+
+
+def _restored(kept: bytes | str) -> str:
+    return _decoded(zlib.decompress(kept) if isinstance(kept, _Compressed) else kept)
 
 
 def _checked_load(text: str, raw: bytes | None, limits: Limits) -> tuple[dict[str, Any], bool, bool]:

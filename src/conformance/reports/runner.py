@@ -167,6 +167,7 @@ class PayloadChecker:
         # for sniffing, would several times over the memory of a large Bundle).
         parsed = parse(data, model=self.validator.type_model)
         resource_type = _resource_type(data, parsed)
+        del data  # the Parsed keeps what its positions need (compressed, for a large payload)
         entries = self._entries(parsed.resource) if resource_type == "Bundle" else ()
         profiles = self._profiles(payload, resource_type, entries)
         outcome = self.validator.validate(parsed, profiles=profiles)
