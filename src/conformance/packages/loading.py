@@ -25,6 +25,7 @@ import orjson
 from conformance.errors import PackageError
 from conformance.packages.archive import DEFAULT_LIMITS, ExtractionLimits, extract_into_place, sha256_of
 from conformance.packages.index import (
+    ENRICHED_FORMAT,
     MANIFEST_FILE,
     IndexEntry,
     add_base_definitions,
@@ -94,7 +95,8 @@ class PackageLoader:
     def archive_digest(self, archive: Path) -> str:
         """The sha256 of an archive: remembered while the file's identity is unchanged, else computed."""
         identity = file_identity(archive)
-        stored = self.work_cache / "digests" / f"{hashlib.sha256(str(identity[0]).encode()).hexdigest()}.json"
+        name = hashlib.sha256(str(identity[0]).encode()).hexdigest()
+        stored = self.work_cache / "digests" / f"{name}.v{DIGEST_FORMAT}.json"
         remembered = _remembered_digest(stored, identity)
         if remembered is not None:
             return remembered
@@ -149,7 +151,9 @@ class PackageLoader:
         return package
 
     def _index(self, folder: Path, package_id: str, key: str) -> tuple[IndexEntry, ...]:
-        stored = self.work_cache / "index" / f"{hashlib.sha256(key.encode()).hexdigest()}.json"
+        # The format is in the name: versions of this tool sharing a work cache keep their own files.
+        name = hashlib.sha256(key.encode()).hexdigest()
+        stored = self.work_cache / "index" / f"{name}.v{ENRICHED_FORMAT}.json"
         entries = load_enriched(stored, key, package_id)
         if entries is not None:
             return entries
