@@ -26,6 +26,12 @@ from conformance.packages.loading import PackageLoader
 from packages_support import FIXTURE_PACKAGES, pack
 
 
+@pytest.fixture(autouse=True)
+def _archives_count_as_settled(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The archives here were written a moment ago; digests are remembered only for settled files."""
+    monkeypatch.setattr(loading, "SETTLED_NS", -1)
+
+
 def _archive(tmp_path: Path, package_id: str = "example.profiles#1.0.0") -> Path:
     path = tmp_path / "archives" / f"{package_id}.tgz"
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -246,3 +252,16 @@ def test_an_extraction_another_loader_finished_meanwhile_is_used(tmp_path: Path)
     (final / "package" / "package.json").unlink()  # an interrupted copy is still refused
     with pytest.raises(PackageError, match="exists but is not a package folder"):
         PackageLoader(work)._extract(archive, final)
+
+
+def test_the_digest_of_a_file_changed_moments_ago_is_not_remembered(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As git treats "racy" files: within a timestamp tick, a rewrite could keep the same identity."""
+    monkeypatch.setattr(loading, "SETTLED_NS", 3_000_000_000)
+    archive, work = _archive(tmp_path), tmp_path / "work"
+    assert PackageLoader(work).load(archive).version == "1.0.0"
+    assert _stored(work, "digests") == []
+    monkeypatch.setattr(loading, "SETTLED_NS", -1)
+    PackageLoader(work).load(archive)
+    assert len(_stored(work, "digests")) == 1

@@ -5,8 +5,9 @@ and reused. Each package's enriched index is kept in `<work cache>/index/`,
 keyed by the archive hash or by the folder's path and file listing, so a warm
 load reads one small file per package and parses no resource. An archive's hash
 is remembered in `<work cache>/digests/` beside the file's identity (device,
-inode, size, modification and change times): a warm load hashes nothing, and
-any rewrite of the archive changes its change time, so the hash is taken again.
+inode, size, modification and change times) once the file has been unchanged
+for a few seconds: a warm load hashes nothing, and any later rewrite of the
+archive changes its change time, so the hash is taken again.
 """
 
 from __future__ import annotations
@@ -16,9 +17,9 @@ import hashlib
 import os
 import re
 import threading
+import time
 from collections import OrderedDict
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -41,6 +42,10 @@ ARCHIVE_SUFFIXES = (".tgz", ".tar.gz")
 _MEMO_SIZE = 32
 # Bump when the shape of a remembered archive digest changes.
 DIGEST_FORMAT = 1
+# A digest is remembered only for a file unchanged for this long (as git does for "racy" files): on a file
+# system with coarse timestamps, a rewrite within the same tick as the remembered state could otherwise
+# keep the same identity; after this, any rewrite gets a later change time.
+SETTLED_NS = 3_000_000_000
 _SHA256_HEX = re.compile(r"[0-9a-f]{64}")
 
 
@@ -101,7 +106,7 @@ class PackageLoader:
         if remembered is not None:
             return remembered
         digest = sha256_of(archive)
-        if file_identity(archive) == identity:  # not rewritten while it was read
+        if file_identity(archive) == identity and _settled(identity):
             _write_quietly(
                 stored, orjson.dumps({"format": DIGEST_FORMAT, "identity": identity, "sha256": digest})
             )
@@ -181,7 +186,11 @@ def folder_signature(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def file_identity(path: Path) -> list[Any]:
+FileIdentity = tuple[str, int, int, int, int, int]
+"""Resolved path, device, inode, size, modification time and change time (nanoseconds)."""
+
+
+def file_identity(path: Path) -> FileIdentity:
     """What changes when a file is replaced or rewritten: its resolved path, device, inode, size and times.
 
     The change time (ctime) cannot be set by a program, so even a rewrite that restores the size and the
@@ -191,16 +200,26 @@ def file_identity(path: Path) -> list[Any]:
         stat = path.stat()
     except OSError as exc:
         raise PackageError(f"{path}: cannot be read ({exc.strerror or exc})") from None
-    return [str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns]
+    return (str(path.resolve()), stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
 
 
-def _remembered_digest(stored: Path, identity: list[Any]) -> str | None:
+def _settled(identity: FileIdentity) -> bool:
+    """Was the file last modified or changed long enough ago for its identity to be trusted?"""
+    last_change = max(identity[4], identity[5])
+    return time.time_ns() - last_change > SETTLED_NS
+
+
+def _remembered_digest(stored: Path, identity: FileIdentity) -> str | None:
     """The digest remembered for a file of this identity; None when absent, stale, corrupt or unreadable."""
     try:
         data = orjson.loads(stored.read_bytes())
     except (orjson.JSONDecodeError, OSError):
         return None
-    if not isinstance(data, dict) or data.get("format") != DIGEST_FORMAT or data.get("identity") != identity:
+    if (
+        not isinstance(data, dict)
+        or data.get("format") != DIGEST_FORMAT
+        or data.get("identity") != list(identity)
+    ):
         return None
     digest = data.get("sha256")
     return digest if isinstance(digest, str) and _SHA256_HEX.fullmatch(digest) else None
