@@ -39,7 +39,7 @@ _WORD = re.compile(r"%?[A-Za-z_][A-Za-z0-9_]*")
 _NOT_NAMES = frozenset(
     ("and", "or", "xor", "implies", "in", "exists", "empty", "hasValue", "not", "where", "all", "startsWith",
      "contains", "true", "false", "select", "isDistinct", "count", "allFalse", "intersect", "this", "is",
-     "as")
+     "trace", "as")
 )  # fmt: skip
 _CHOICE_SUFFIXES = ("String", "Boolean", "Quantity", "DateTime", "Integer", "Decimal", "Reference", "Period")
 
@@ -54,33 +54,55 @@ def _names(text: str) -> list[str]:
 
 
 def _first_steps(text: str) -> set[str]:
-    """Names that start a path from the focus (not after a dot, not inside where()/all())."""
-    outer = re.sub(r"\b(where|all)\((?:[^()]|\([^()]*\))*\)", "", _LITERAL.sub("''", text))
+    """Names that start a path from the focus (not after a dot, not inside where(), all() or select())."""
+    outer = re.sub(r"\b(where|all|select)\((?:[^()]|\([^()]*\))*\)", "", _LITERAL.sub("''", text))
     return {m.group(1) for m in re.finditer(r"(?<![.%\w])([A-Za-z_]\w*)(?!\s*\()", outer)} - _NOT_NAMES
 
 
 @cache
 def _contexts(text: str, version: FhirVersion) -> tuple[str, ...]:
     """Types and backbone paths that have every child the expression starts from."""
-    raw = model_for(version).raw
-    known = set(raw["path2Type"]) | set(raw["choiceTypePaths"])
+    known = _known_paths(version)
     steps = _first_steps(text)
     owners = {path.rsplit(".", 1)[0] for path in known}
     found = sorted(owner for owner in owners if steps and all(f"{owner}.{name}" in known for name in steps))
     return tuple(found)
 
 
+@cache
+def _known_paths(version: FhirVersion) -> frozenset[str]:
+    """Every element path of the model, backbone elements included (the tables list only their children)."""
+    raw = model_for(version).raw
+    leaves = set(raw["path2Type"]) | set(raw["choiceTypePaths"])
+    prefixes = {path[:index] for path in leaves for index, char in enumerate(path) if char == "."}
+    return frozenset(leaves | prefixes)
+
+
+_COMPARED = re.compile(r"(?<![.%\w])(\w+)\s*(?:!=|>=|<=|=|>|<|\bin\b|\.startsWith|\.contains)")
+_SELECTED = re.compile(
+    r"(?<![.%\w])([\w.]+?)\.select\((\w+)\)\.isDistinct|(?<![.%\w])([\w.]+?)\.(?:trace\('\w+'\)\.)?isDistinct"
+)
+
+
 def _typed_contexts(text: str, version: FhirVersion) -> tuple[str, ...]:
-    """The contexts where each name compared with a literal is a primitive (a code, a boolean...)."""
+    """The contexts where each value compared with a literal or checked for distinct values is a primitive."""
     model = model_for(version)
-    compared = re.findall(
-        r"(?<![.%\w])(\w+)\s*(?:!=|>=|<=|=|>|<|\bin\b|\.startsWith|\.contains)", _LITERAL.sub("''", text)
-    )
+    bare = _LITERAL.sub("''", text)
+    paths = [[name] for name in _COMPARED.findall(bare)]
+    for outer, inner, whole in _SELECTED.findall(bare):
+        paths.append([*outer.split("."), inner] if inner else whole.split("."))
     return tuple(
-        owner
-        for owner in _contexts(text, version)
-        if all(model.choices(owner, name) or model.child(owner, name) in PRIMITIVE_TYPES for name in compared)
+        owner for owner in _contexts(text, version) if all(_is_primitive(model, owner, p) for p in paths)
     )
+
+
+def _is_primitive(model: TypeModel, owner: str, names: list[str]) -> bool:
+    type_name = owner
+    for name in names:
+        if model.choices(type_name, name):
+            return True  # a choice may be of any type: not a well-formed-input question
+        type_name = model.child(type_name, name)
+    return type_name in PRIMITIVE_TYPES
 
 
 def _keys(text: str) -> list[str]:
@@ -156,9 +178,18 @@ def _well_formed(model: TypeModel, type_name: str, names: list[str], literals: l
     children = {
         name: _well_formed(model, model.child(type_name, name), names, literals, depth + 1)
         for name in names
-        if not model.choices(type_name, name)
+        if _has_child(model, type_name, name) and not model.choices(type_name, name)
     }
     return st.fixed_dictionaries({}, optional=children)
+
+
+def _has_child(model: TypeModel, type_name: str, name: str) -> bool:
+    """Does the type (or a base type) define this child? Well-formed input has no other names."""
+    version = next(version for version in FhirVersion if model_for(version) is model)
+    known = _known_paths(version)
+    owners = (type_name,) if "." in type_name else model.ancestors(type_name)
+    return any(f"{owner}.{name}" in known or f"{owner}.{name}" in model.raw["pathsDefinedElsewhere"]
+               for owner in owners)  # fmt: skip
 
 
 def _well_formed_cases(text: str) -> st.SearchStrategy[tuple[FhirVersion, str, Any]]:

@@ -328,6 +328,20 @@ def _has_type(model: TypeModel, item: Item, type_name: str) -> bool:
     return own_type is not None and type_name in model.ancestors(own_type)
 
 
+def distinct_values(text: str) -> Term:
+    """`a.select(b).isDistinct()` (the same as `a.b.isDistinct()`) over text values, in one pass."""
+    navigate = path(text)
+
+    def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
+        values = [value for value, _extras, _type in navigate(model, facts, focus)]
+        # fhirpathpy compares the JSON form of each value: for text, the text itself
+        if any(type(value) is not str for value in values):
+            raise Decline
+        return len(set(values)) == len(values)
+
+    return test
+
+
 def counts_compare(texts: tuple[str, ...], sign: str, number: int) -> Term:
     """`(a.count() + b.count()) > 0`: counting never fails, so this always decides."""
     navigators = [path(text) for text in texts]

@@ -31,6 +31,7 @@ from conformance.fhirpath.fastpath_logic import (
     contains,
     counts_compare,
     differs,
+    distinct_values,
     empty,
     empty_where,
     equals,
@@ -878,6 +879,32 @@ _TERMS: Mapping[str, Term] = {
         equals("clinicalStatus", "remission"),
         equals("clinicalStatus", "inactive"),
     ),
+    # cpb-8 (STU3) on CapabilityStatement
+    "rest.select(mode).isDistinct()": distinct_values("rest.mode"),
+    # cpb-9 (R4, STU3) on CapabilityStatement.rest
+    "resource.select(type).isDistinct()": distinct_values("resource.type"),
+    # cpb-12 (R4, STU3) on CapabilityStatement.rest.resource
+    "searchParam.select(name).isDistinct()": distinct_values("searchParam.name"),
+    # eld-13 (R4) on ElementDefinition
+    "type.select(code).isDistinct()": distinct_values("type.code"),
+    # eld-14 (R4, STU3) on ElementDefinition
+    "constraint.select(key).isDistinct()": distinct_values("constraint.key"),
+    # sdf-1 (R4, STU3) on StructureDefinition
+    "derivation = 'constraint' or snapshot.element.select(path).isDistinct()": any_of(
+        equals("derivation", "constraint"), distinct_values("snapshot.element.path")
+    ),
+    # sdf-16 (R4) on StructureDefinition
+    "snapshot.element.all(id.exists()) and snapshot.element.id.trace('ids').isDistinct()": all_of(
+        all_items("snapshot.element", exists("id")), distinct_values("snapshot.element.id")
+    ),
+    # sdf-16 (STU3) on StructureDefinition
+    "snapshot.element.id.trace('ids').isDistinct()": distinct_values("snapshot.element.id"),
+    # sdf-17 (R4) on StructureDefinition
+    "differential.element.all(id.exists()) and differential.element.id.trace('ids').isDistinct()": all_of(
+        all_items("differential.element", exists("id")), distinct_values("differential.element.id")
+    ),
+    # sdf-17 (STU3) on StructureDefinition
+    "differential.element.id.trace('ids').isDistinct()": distinct_values("differential.element.id"),
     # bdl-7 (R4) on Bundle
     (
         "(type = 'history') or "
