@@ -153,17 +153,17 @@ def run(args: argparse.Namespace) -> int:
         context = spec.build()
     run_spec = RunSpec.for_context(spec, context, args.profile)
     total = count_payloads(inputs) if _wants_progress(inputs) else 0
-    with _output(args.output) as stream:
+    # The workers start before the progress bar's thread, so that they can be forked.
+    with (
+        _terminology(args, context) as terminology,
+        _workers(run_spec, args.jobs, args.dask) as pool,
+        _output(args.output) as stream,
+    ):
         # Results are written as they arrive (memory flat in their number), except under a progress bar
         # on the same terminal, which the lines would break: those are written once the bar is gone.
         sink = _sink(args.format, context.warnings, stream, hold=total > 0 and _is_terminal(stream))
-        # The workers start before the progress bar's thread, so that they can be forked.
-        with (
-            _terminology(args, context) as terminology,
-            _workers(run_spec, args.jobs, args.dask) as pool,
-            _progress(total) as advance,
-        ):
-            validator = Validator(context, terminology=terminology) if pool is None else None
+        validator = Validator(context, terminology=terminology) if pool is None else None
+        with _progress(total) as advance:
             for result in validate_payloads(
                 payloads(inputs), run_spec, validator=validator, pool=pool, on_result=advance
             ):
