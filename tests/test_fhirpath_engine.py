@@ -505,3 +505,29 @@ def test_stu3_ele_1_is_a_union() -> None:
     assert compiled.evaluate({"value": "1"}, focus_type="Identifier") == [False, True]
     assert compiled.is_satisfied({"value": "1"}, focus_type="Identifier")
     assert not compiled.is_satisfied({}, focus_type="Identifier")
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "hasValue() or (children().count() > id.count())",  # a native fast path
+        "extension.exists() != value.exists()",  # a native fast path
+        "name.family.exists() and gender = 'male'",  # through fhirpathpy
+        "name.given",  # a non-boolean result: a pass when not empty
+        "telecom.value",  # empty: a failure
+        "name.given.count() > 5 or birthDate.exists()",
+    ],
+)
+@pytest.mark.parametrize(
+    "focus",
+    [
+        PATIENT,
+        {"resourceType": "Patient", "gender": "male", "name": [{"family": "A"}]},
+        {"resourceType": "Patient", "id": "x"},
+        {"resourceType": "Patient", "extension": [{"url": "u"}], "birthDate": "2000"},
+    ],
+)
+def test_holds_is_is_satisfied_in_one_step(text: str, focus: dict[str, Any]) -> None:
+    compiled = R4.compile(text)
+    expected = compiled.is_satisfied(focus, resource=focus, root_resource=focus, focus_type="Patient")
+    assert compiled.holds(focus, focus, focus, "Patient") is expected

@@ -167,11 +167,7 @@ class InvariantChecks:
         if reason is None:
             try:
                 walker.engine.evaluating_in(frame)
-                return bool(
-                    prepared.compiled.is_satisfied(
-                        focus, resource=frame.resource, root_resource=frame.root, focus_type=focus_type
-                    )
-                )
+                return bool(prepared.compiled.holds(focus, frame.resource, frame.root, focus_type))
             except Exception as exc:  # an engine gap must never crash validation
                 reason = _first_line(exc)
                 if "compile" in reason.lower() or "not supported" in reason.lower():
