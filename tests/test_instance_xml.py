@@ -623,3 +623,23 @@ def _paths(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[tuple[Any, ...]
     for key, child in items:
         found.extend(_paths(child, (*path, key)))
     return found
+
+
+@pytest.mark.shared
+def test_positions_are_looked_up_only_for_values_that_came_from_an_element(r4: TypeModel) -> None:
+    parsed = parse_file(FIXTURES / "patient-features.xml", model=r4)
+    text = (FIXTURES / "patient-features.xml").read_text(encoding="utf-8").splitlines()
+
+    assert parsed.resource is not None
+    found = 0
+    for path, value in _paths(parsed.resource):
+        position = parsed.position(path)
+        if isinstance(value, list):
+            assert position is None, path  # a repeating element's items have positions, the list none
+        elif position is not None:
+            line, column = position
+            assert text[line - 1][column - 1] == "<", path
+            found += 1
+    assert found > 40
+    for missing in [("nothing",), ("name", 9), ("name", "0"), ("id", "x"), ("name", 0, "given", 2, "x")]:
+        assert parsed.position(missing) is None

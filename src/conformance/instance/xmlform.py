@@ -14,7 +14,6 @@ Nesting and element counts are capped by `Limits`.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import Enum, auto
@@ -515,36 +514,55 @@ class _Converter:
             entry = self._records[id(obj)] = (obj, {})
         entry[1].setdefault(key, []).append(at)
 
-    def positions(self) -> Mapping[Path, Position]:
-        """Every recorded start position, by the JSON path the value ended up at."""
-        if self.root is None:
-            return {}
-        found: dict[Path, Position] = {(): self._root_start}
-        pending: list[tuple[Path, dict[str, Any]]] = [((), self.root)]
-        while pending:
-            path, obj = pending.pop()
-            entry = self._records.get(id(obj))
-            starts = entry[1] if entry is not None and entry[0] is obj else {}
-            for key, value in obj.items():
-                _collect(found, pending, (*path, key), value, starts.get(key, ()))
-        return found
+    def positions(self) -> _RecordedPositions:
+        """Every recorded start position, by the JSON path the value ended up at (found when asked)."""
+        return _RecordedPositions(self.root, self._root_start, self._records)
 
 
-def _collect(
-    found: dict[Path, Position],
-    pending: list[tuple[Path, dict[str, Any]]],
-    path: Path,
-    value: Any,
-    starts: list[Position] | tuple[()],
-) -> None:
-    items = enumerate(value) if isinstance(value, list) else ((None, value),)
-    for index, item in items:
-        item_path = path if index is None else (*path, index)
-        occurrence = index or 0
-        if occurrence < len(starts):
-            found[item_path] = starts[occurrence]
-        if isinstance(item, dict):
-            pending.append((item_path, item))
+class _RecordedPositions:
+    """The start tags recorded while converting, found by walking a path through the converted value.
+
+    Only the paths asked for are looked up: a table of every path would cost a large payload more than
+    its tree. A value's position is the start of the element it came from: the n-th item of a repeating
+    element is its n-th occurrence; a list itself, and a path that is not in the value, have none.
+    """
+
+    def __init__(
+        self,
+        root: dict[str, Any] | None,
+        root_start: Position,
+        records: dict[int, tuple[dict[str, Any], dict[str, list[Position]]]],
+    ) -> None:
+        self._root = root
+        self._root_start = root_start
+        self._records = records
+
+    def get(self, path: Path) -> Position | None:
+        if self._root is None:
+            return None
+        if not path:
+            return self._root_start
+        obj: Any = self._root
+        position: Position | None = None
+        at = 0
+        while at < len(path):
+            key = path[at]
+            if not isinstance(key, str) or not isinstance(obj, dict) or key not in obj:
+                return None
+            starts, value, at = self._starts(obj, key), obj[key], at + 1
+            occurrence = 0
+            if isinstance(value, list):
+                index = path[at] if at < len(path) else None
+                if not isinstance(index, int) or not 0 <= index < len(value):
+                    return None  # a list has no position of its own; its items do
+                occurrence, value, at = index, value[index], at + 1
+            position = starts[occurrence] if occurrence < len(starts) else None
+            obj = value
+        return position
+
+    def _starts(self, obj: dict[str, Any], key: str) -> list[Position]:
+        entry = self._records.get(id(obj))
+        return entry[1].get(key, []) if entry is not None and entry[0] is obj else []
 
 
 def _drop_empty_arrays(frame: _Frame) -> None:
