@@ -10,11 +10,13 @@ found.
 
 from __future__ import annotations
 
+import gc
 from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from conformance.validation import ValidationOptions, Validator
+from conformance.validation import ValidationOptions, Validator, references
+from conformance.validation.bundles import bundle_index
 
 if TYPE_CHECKING:
     from conformance.context import Context
@@ -427,6 +429,24 @@ def test_conformance_of_a_document_entry_follows_its_relative_references(
     validator = Validator(r4_context.with_resources(_DOCUMENT_PROFILES))
     outcome = validator.validate(_document(patient), profiles=[_EXAMPLE + "RefDocument"])
     assert [i.message_id for i in outcome.errors] == expected
+
+
+def test_trial_walks_index_a_bundle_once_per_walk_and_keep_no_walker(
+    r4_context: Context, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    built: list[int] = []
+
+    def counted(walker: Any, bundle: Any) -> Any:
+        built.append(len(bundle.get("entry", ())))
+        return bundle_index(walker, bundle)
+
+    monkeypatch.setattr(references, "bundle_index", counted)
+    validator = Validator(r4_context.with_resources(_DOCUMENT_PROFILES))
+    outcome = validator.validate(_document({}), profiles=[_EXAMPLE + "RefDocument"])
+    assert [i.message_id for i in outcome.errors] == ["slice.min"]
+    assert built == [2]  # the Composition's two references, resolved in trials, share one index
+    gc.collect()
+    assert len(references._TRIAL_INDEXES) == 0
 
 
 def _versioned_collection(reference: str) -> dict[str, Any]:

@@ -38,10 +38,12 @@ def _reference_strings(node: Any) -> list[str]:
 
 
 def bundle_index(walker: Walker, bundle: Mapping[str, Any]) -> BundleIndex:
-    context = walker.engine.context
+    engine = walker.engine
+    context = engine.context
+    # The engine's, not the walker's: an index kept for a walk (references) must not keep the walker alive.
     return BundleIndex(
         bundle,
-        walker._is_resource_type,
+        engine.is_resource_type,
         fhir_version=context.fhir_version,
         known_elsewhere=lambda url: context.resolve(url) is not None,
     )

@@ -8,11 +8,13 @@ Bundle entries) must be found.
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
-from conformance.validation.bundles import bundle_index, entry_source, urn_base_match
+from conformance.validation.bundles import BundleIndex, bundle_index, entry_source, urn_base_match
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -71,12 +73,40 @@ def _resolved_in_trial(walker: Walker, reference: str, frame: Frame) -> Mapping[
         scope = scope.parent
     if scope is None:
         return None
-    entries = [{"fullUrl": url, "resource": resource} for url, resource in scope.bundle_entries.items()]
-    source = next((entry for entry in entries if entry["resource"] is frame.resource), None)
-    if source is None:
+    trial = _trial_index(walker, scope.bundle_entries)
+    full_url = trial.url_of.get(id(frame.resource))
+    if full_url is None:
         return None
-    index = bundle_index(walker, {"entry": entries})
-    return index.resolve(reference, entry_source(source), "").target
+    source = entry_source({"fullUrl": full_url, "resource": frame.resource})
+    return trial.index.resolve(reference, source, "").target
+
+
+@dataclass(frozen=True)
+class _TrialIndex:
+    """A Bundle's entries as trial walks resolve them: built once per walk, not once per reference."""
+
+    entries: Mapping[str, Mapping[str, Any]]
+    """The scope's entries by fullUrl (held, so that the id this index is found by stays theirs)."""
+    index: BundleIndex
+    url_of: dict[int, str]
+    """The fullUrl of each entry's resource, by the resource's identity (the first, as entries are kept)."""
+
+
+_TRIAL_INDEXES: weakref.WeakKeyDictionary[Walker, dict[int, _TrialIndex]] = weakref.WeakKeyDictionary()
+
+
+def _trial_index(walker: Walker, entries: Mapping[str, Mapping[str, Any]]) -> _TrialIndex:
+    per_walk = _TRIAL_INDEXES.setdefault(walker, {})
+    found = per_walk.get(id(entries))
+    if found is None or found.entries is not entries:
+        as_entries = [{"fullUrl": url, "resource": resource} for url, resource in entries.items()]
+        url_of: dict[int, str] = {}
+        for url, resource in entries.items():
+            url_of.setdefault(id(resource), url)
+        found = per_walk[id(entries)] = _TrialIndex(
+            entries, bundle_index(walker, {"entry": as_entries}), url_of
+        )
+    return found
 
 
 def _implied_type(
