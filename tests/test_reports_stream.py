@@ -7,6 +7,7 @@ import io
 import json
 import weakref
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import IO
 
@@ -17,6 +18,7 @@ from conformance.fhirversion import FhirVersion
 from conformance.instance import Limits, Parsed, parse
 from conformance.instance.jsonform import read_json
 from conformance.outcome import Outcome
+from conformance.reports.junit import JUnitStream, junit_xml
 from conformance.reports.model import EntryPart, PayloadResult
 from conformance.reports.payloads import Payload
 from conformance.reports.runner import ContextSpec, PayloadChecker, RunSpec
@@ -155,3 +157,40 @@ def test_a_bundle_file_is_read_once(
     )
     assert result.resource_type == "Bundle" and [e.label for e in result.entries] == ["entry[0] Patient"]
     assert reads == [path.stat().st_size]
+
+
+def _junit_streamed(results: Sequence[PayloadResult]) -> str:
+    out = io.StringIO()
+    sink = JUnitStream(out)
+    for result in results:
+        sink.add(result)
+    sink.close()
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5])
+def test_the_junit_report_spooled_case_by_case_is_the_whole_document(
+    results: list[PayloadResult], count: int
+) -> None:
+    assert _junit_streamed(results[:count]) == junit_xml(results[:count])
+
+
+def test_the_junit_report_groups_a_file_named_twice_and_bundle_entries_as_the_whole_document(
+    results: list[PayloadResult], r4_validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = [replace(result, source="other.ndjson") for result in results[:2]]
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "collection",
+        "entry": [
+            {
+                "fullUrl": "urn:uuid:0c3151bd-1cbf-4d64-b04d-cd9187a4c6e0",
+                "resource": {"resourceType": "Patient", "gender": "\u00e9\u00e9"},
+            }
+        ],
+    }
+    entries = (EntryPart("entry[0] Patient", "Bundle.entry[0]"),)
+    in_bundle = PayloadResult(r4_validator.validate(bundle), "b\u00fcndle.json", entries=entries)
+    mixed = [results[0], *other, in_bundle, *results[1:]]
+    monkeypatch.setattr("conformance.reports.junit._COPY_CHUNK", 3)  # chunks that cut characters
+    assert _junit_streamed(mixed) == junit_xml(mixed)

@@ -28,7 +28,8 @@ from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Outcome
-from conformance.reports import base_uri_of, write_junit, write_sarif
+from conformance.reports import base_uri_of, write_sarif
+from conformance.reports.junit import JUnitStream
 from conformance.reports.payloads import count_payloads, discover, payloads
 from conformance.reports.runner import ContextSpec, Pool, RunSpec, WorkerPool, validate_payloads
 from conformance.reports.stream import Collected, JsonStream, ResultSink, TextStream, held
@@ -232,7 +233,7 @@ def _output(path: Path | None) -> Iterator[IO[str]]:
 
 def _sink(format: str, notes: Sequence[str], stream: IO[str], *, hold: bool) -> ResultSink:
     if format == "junit":
-        return Collected(lambda results: write_junit(results, stream))
+        return JUnitStream(stream)  # cases spooled to a temporary file; written whole at the end
     if format == "sarif":
         return Collected(lambda results: write_sarif(results, stream, base_uri=base_uri_of(Path.cwd())))
     streamed: ResultSink

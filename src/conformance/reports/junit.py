@@ -9,17 +9,22 @@ entry. Warnings go to the test case's system-out.
 
 from __future__ import annotations
 
+import codecs
 import re
+import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import IO
 
 from conformance.outcome import Issue, Severity
 from conformance.reports.model import PayloadResult
+from conformance.reports.stream import Tally
 from conformance.reports.text import count_text, issues_text
 
 SUITES_NAME = "conformance validate"
+_DECLARATION = '<?xml version="1.0" encoding="UTF-8"?>\n'
+_COPY_CHUNK = 1 << 20
 # XML 1.0 cannot carry most C0 control characters, even escaped; payload text can contain them.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 
@@ -125,8 +130,103 @@ def junit_xml(results: Iterable[PayloadResult], *, name: str = SUITES_NAME) -> s
     """The JUnit XML document for `results`, as text (UTF-8, with an XML declaration)."""
     root = junit_element(results, name=name)
     ET.indent(root)
-    return '<?xml version="1.0" encoding="UTF-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+    return _DECLARATION + ET.tostring(root, encoding="unicode") + "\n"
 
 
 def write_junit(results: Iterable[PayloadResult], stream: IO[str], *, name: str = SUITES_NAME) -> None:
     stream.write(junit_xml(results, name=name))
+
+
+@dataclass
+class _Suite:
+    """One file's test cases, written to the spool: their counts and where they are in it."""
+
+    name: str
+    tests: int = 0
+    failures: int = 0
+    spans: list[list[int]] = field(default_factory=list)
+    """[start, end) byte ranges of the spool; consecutive cases of the suite share one."""
+
+
+class JUnitStream:
+    """`write_junit`, with the test cases spooled to a temporary file as results arrive.
+
+    JUnit gives every suite's counts, and the totals, before its cases, so the cases are written to the
+    spool (each as `ET.indent` lays it out inside the whole document) and only counts and byte ranges are
+    kept; `close` writes the counts and copies the cases. The output is `junit_xml`'s, byte for byte.
+    """
+
+    def __init__(self, stream: IO[str], *, name: str = SUITES_NAME) -> None:
+        self._stream = stream
+        self._name = name
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close()
+        self._suites: dict[str, _Suite] = {}
+        self.tally = Tally()
+
+    def add(self, result: PayloadResult) -> None:
+        self.tally.count(result)
+        suite = self._suites.setdefault(result.source, _Suite(result.source))
+        for case in junit_cases(result):
+            element = _case_element(case)
+            ET.indent(element, level=2)  # the depth of a test case in the document
+            start = self._spool.tell()
+            # each case on a line of its own, indented as inside the whole document
+            self._spool.write(("\n    " + ET.tostring(element, encoding="unicode")).encode("utf-8"))
+            end = self._spool.tell()
+            if suite.spans and suite.spans[-1][1] == start:
+                suite.spans[-1][1] = end
+            else:
+                suite.spans.append([start, end])
+            suite.tests += 1
+            suite.failures += case.failed
+
+    def close(self) -> None:
+        try:
+            self._write()
+        finally:
+            self._spool.close()
+
+    def _write(self) -> None:
+        suites = list(self._suites.values())
+        root = {
+            "name": _xml_text(self._name),
+            "tests": str(sum(suite.tests for suite in suites)),
+            "failures": str(sum(suite.failures for suite in suites)),
+            "errors": "0",
+        }
+        out = self._stream
+        if not suites:
+            out.write(_DECLARATION + ET.tostring(ET.Element("testsuites", root), encoding="unicode") + "\n")
+            return
+        out.write(_DECLARATION + _start_tag("testsuites", root))
+        for suite in suites:
+            out.write("\n  " + _start_tag("testsuite", _suite_attributes(suite)))
+            self._copy_cases(suite)
+            out.write("\n  </testsuite>")
+        out.write("\n</testsuites>\n")
+
+    def _copy_cases(self, suite: _Suite) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        for start, end in suite.spans:
+            self._spool.seek(start)
+            remaining = end - start
+            while remaining:
+                chunk = self._spool.read(min(remaining, _COPY_CHUNK))
+                remaining -= len(chunk)
+                self._stream.write(decoder.decode(chunk))
+
+
+def _suite_attributes(suite: _Suite) -> dict[str, str]:
+    return {
+        "name": _xml_text(suite.name),
+        "tests": str(suite.tests),
+        "failures": str(suite.failures),
+        "errors": "0",
+        "skipped": "0",
+    }
+
+
+def _start_tag(tag: str, attributes: dict[str, str]) -> str:
+    """`<tag a="...">` with the attribute escaping ElementTree's serialiser uses."""
+    empty = ET.tostring(ET.Element(tag, attributes), encoding="unicode")
+    return empty.removesuffix(" />") + ">"
