@@ -242,8 +242,11 @@ class Engine:
         """
         key = (type_code, value)
         memo = self._string_problems
-        if key in memo:
+        # One lookup, not `in` then `[]`: another thread (serve) may clear the memo in between.
+        try:
             return memo[key]
+        except KeyError:
+            pass
         problem = primitives.json_type_problem(type_code, value)
         if problem is None:
             problem = primitives.lexical_problem(type_code, value)
