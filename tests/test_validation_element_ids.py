@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.validation import Validator
-from conformance.validation.element_ids import _element_ids, duplicate_ids
+from conformance.validation.element_ids import _scoped_duplicates, duplicate_ids
 
 
 def test_a_repeated_element_id_is_found_at_its_second_use() -> None:
@@ -70,15 +70,4 @@ _JSON = st.recursive(
 @given(st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), _JSON, max_size=5))
 def test_the_quick_answer_never_hides_a_duplicate(resource: dict[str, Any]) -> None:
     """The whole-tree scan that skips the path building must only ever say "maybe" where one exists."""
-    assert duplicate_ids(resource) == _full_scan(resource)
-
-
-def _full_scan(resource: dict[str, Any]) -> list[tuple[str, Any]]:
-    found: list[tuple[str, Any]] = []
-    scopes: dict[str, set[str]] = {}
-    for scope, element_id, path in _element_ids(resource):
-        seen = scopes.setdefault(scope, set())
-        if element_id in seen:
-            found.append((element_id, path))
-        seen.add(element_id)
-    return found
+    assert duplicate_ids(resource) == _scoped_duplicates(resource)

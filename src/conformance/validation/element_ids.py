@@ -17,6 +17,11 @@ def duplicate_ids(resource: Mapping[str, Any]) -> list[tuple[str, Path]]:
     """(id, path from the resource) of each element whose id an earlier element of the resource has."""
     if not _has_repeated_id(resource):
         return []  # the common case, told without building a path for every element
+    return _scoped_duplicates(resource)
+
+
+def _scoped_duplicates(resource: Mapping[str, Any]) -> list[tuple[str, Path]]:
+    """`duplicate_ids` by the whole scan: every element's id, scope and path."""
     found: list[tuple[str, Path]] = []
     scopes: dict[str, set[str]] = {}
     for scope, element_id, path in _element_ids(resource):
