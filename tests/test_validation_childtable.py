@@ -93,3 +93,41 @@ def test_a_required_element_absent_from_the_object_is_still_reported(r4_validato
         ("cardinality.min", "Observation")
     ]
     assert "Observation.status" in outcome.errors[0].message
+
+
+def test_a_name_with_two_underscores_is_unknown(r4_validator: Validator) -> None:
+    outcome = r4_validator.validate({"resourceType": "Patient", "__birthDate": {"id": "b"}})
+    assert [(i.message_id, i.location) for i in outcome.errors] == [
+        ("structure.unknown-property", "Patient.__birthDate")
+    ]
+
+
+def test_one_extension_object_at_two_places_is_checked_at_both(r4_validator: Validator) -> None:
+    """A caller may put one dict at two places: each place gets its issues (walks share work per place)."""
+    wrong = {"url": "http://hl7.org/fhir/StructureDefinition/patient-birthPlace", "valueString": "Leeds"}
+    patient = {
+        "resourceType": "Patient",
+        "name": [{"family": "A", "extension": [wrong]}],
+        "extension": [wrong],
+    }
+    places = {
+        i.location for i in r4_validator.validate(patient).errors if i.message_id == "type.choice.not-allowed"
+    }
+    assert places == {"Patient.extension[0].value", "Patient.name[0].extension[0].value"}
+
+
+def test_answers_kept_per_definition_do_not_grow_with_payloads(r4_context: Context) -> None:
+    validator = Validator(r4_context)
+    response = {
+        "resourceType": "QuestionnaireResponse",
+        "status": "completed",
+        "item": [
+            {"linkId": str(i), "item": [{"linkId": f"{i}.1", "answer": [{"valueString": "x"}]}]}
+            for i in range(20)
+        ],
+    }
+    validator.validate(response)
+    kept = len(validator.engine.children_memo), len(validator.engine.child_tables._tables)
+    for _ in range(5):
+        validator.validate(response)
+    assert (len(validator.engine.children_memo), len(validator.engine.child_tables._tables)) == kept

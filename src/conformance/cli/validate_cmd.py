@@ -10,10 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+import tempfile
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from conformance.cli import EXIT_INVALID, EXIT_OK
 from conformance.cli.options import add_package_options, settings_from
@@ -221,14 +222,67 @@ def _progress(total: int) -> Iterator[Any]:
 
 @contextmanager
 def _output(path: Path | None) -> Iterator[IO[str]]:
+    """Where the report goes. A file is written beside its target and put in place only when the run ends
+    well: a run that fails half way leaves the previous report (or none), never a truncated one."""
     if path is None:
         yield sys.stdout
         return
     try:
-        with path.open("w", encoding="utf-8") as stream:
-            yield stream
+        handle = tempfile.NamedTemporaryFile(  # noqa: SIM115 -- closed below, on every path
+            "w", encoding="utf-8", dir=path.parent, prefix=f".{path.name}.", suffix=".partial", delete=False
+        )
     except OSError as exc:
-        raise InputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}") from exc
+        raise _cannot_write(path, exc) from exc
+    partial = Path(handle.name)
+    report = _ReportFile(handle, path)
+    placing = False
+    try:
+        with handle:
+            yield cast(IO[str], report)
+            report.flush()  # a full disk shows here: said as a write error, like any other
+        placing = True
+        partial.replace(path)
+    except OSError as exc:
+        if not (report.failed or placing):
+            raise  # the validation's own (a payload that cannot be read): its message, not ours
+        raise _cannot_write(path, exc) from exc
+    finally:
+        partial.unlink(missing_ok=True)
+
+
+class _ReportFile:
+    """The report's temporary file: a failed write is said as one line naming the report, while an OSError
+    raised by the validation itself (a payload that cannot be read) keeps its own message."""
+
+    def __init__(self, handle: IO[str], target: Path) -> None:
+        self._handle = handle
+        self._target = target
+        self.failed = False
+
+    def write(self, text: str) -> int:
+        try:
+            return self._handle.write(text)
+        except OSError:
+            self.failed = True
+            raise
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        for line in lines:
+            self.write(line)
+
+    def flush(self) -> None:
+        try:
+            self._handle.flush()
+        except OSError:
+            self.failed = True
+            raise
+
+    def isatty(self) -> bool:
+        return False
+
+
+def _cannot_write(path: Path, exc: OSError) -> InputError:
+    return InputError(f"cannot write {path}: {exc.strerror or type(exc).__name__}")
 
 
 def _sink(format: str, notes: Sequence[str], stream: IO[str], *, hold: bool) -> ResultSink:

@@ -200,8 +200,9 @@ class Plan:
     contained: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     fhir_version: str | None = None  # as the definition declares it
 
-    @property
+    @cached_property
     def canonical(self) -> str:
+        # Cached: every issue a profile gives names it, and one string per issue adds up in a large payload.
         return f"{self.url}|{self.version}" if self.version else self.url
 
     def element(self, element_id_or_path: str) -> ElementRule | None:

@@ -17,11 +17,12 @@ from conformance.definitions.plan import ElementRule
 
 
 class ChildTable:
-    __slots__ = ("_always", "_by_key", "_choices", "rules")
+    __slots__ = ("_always", "_by_key", "_choices", "_names", "rules")
 
     def __init__(self, rules: Sequence[ElementRule]) -> None:
         self.rules = rules
         by_key: dict[str, list[int]] = {}
+        self._names = frozenset(json_name for rule in rules for json_name, _ in rule.json_names())
         for index, rule in enumerate(rules):
             for json_name, _ in rule.json_names():
                 for key in (json_name, "_" + json_name):
@@ -35,6 +36,10 @@ class ChildTable:
         # A choice element meets keys of types it does not allow (`valueString` where only `valueQuantity`
         # is allowed): its visit reports them, so a key that only looks like one of its names visits it.
         self._choices = tuple((rule.base_name, index) for index, rule in enumerate(rules) if rule.is_choice)
+
+    def names(self, name: str) -> bool:
+        """Is this the JSON name of a child rule itself (`birthDate`; not its `_birthDate` sibling)?"""
+        return name in self._names
 
     def __contains__(self, key: object) -> bool:
         """Does a child rule name this JSON key (`birthDate`, `_birthDate`)?"""

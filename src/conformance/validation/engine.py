@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,6 +99,32 @@ def _type_and_id_index(bundle: Mapping[str, Any]) -> dict[str, Mapping[str, Any]
         if isinstance(resource.get("resourceType"), str) and isinstance(resource.get("id"), str):
             index.setdefault(f"{resource['resourceType']}/{resource['id']}", resource)
     return index
+
+
+class _LazyTypeAndIdIndex(Mapping[str, Mapping[str, Any]]):
+    """A Bundle's entries by `Type/id`, built when a reference first needs it.
+
+    Most Bundles (a bulk collection of Patients, say) hold no relative reference at all, and the index of a
+    200,000-entry Bundle is tens of MB.
+    """
+
+    def __init__(self, bundle: Mapping[str, Any]) -> None:
+        self._bundle = bundle
+        self._index: dict[str, Mapping[str, Any]] | None = None
+
+    def _built(self) -> dict[str, Mapping[str, Any]]:
+        if self._index is None:
+            self._index = _type_and_id_index(self._bundle)
+        return self._index
+
+    def __getitem__(self, key: str) -> Mapping[str, Any]:
+        return self._built()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._built())
+
+    def __len__(self) -> int:
+        return len(self._built())
 
 
 def _contained_in_entries(bundle: Mapping[str, Any], wanted: str) -> Mapping[str, Any] | None:
@@ -231,6 +257,8 @@ class Engine:
         if known is None:
             plan = self.definitions.type_plan(code) if code[:1].isupper() else None
             known = plan is not None and plan.kind == "resource"
+            if len(self._resource_types) >= _STRING_MEMO_LIMIT:
+                self._resource_types.clear()  # codes can come from payloads (reference types): kept bounded
             self._resource_types[code] = known
         return known
 
@@ -273,7 +301,7 @@ class Engine:
             bundle_type=resource.get("type") if is_bundle and isinstance(resource.get("type"), str) else None,
             parent=parent,
             full_url=_entry_full_url(loc, frame),
-            by_type_and_id=_type_and_id_index(resource) if is_bundle else None,
+            by_type_and_id=_LazyTypeAndIdIndex(resource) if is_bundle else None,
         )
 
     def bundle_type(self, frame: Frame) -> str | None:

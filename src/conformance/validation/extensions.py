@@ -114,8 +114,9 @@ class ExtensionChecks:
         self._check_context(walker, definition, url, rule, loc, frame)
         self._check_context_invariants(walker, definition, url, loc, frame)
         # The base walk and each profile walk meet the same extension: its definition's rules give the
-        # same issues at the same place each time, so they are checked once per report.
-        if walker.report.first_time(("extension", id(value), id(definition))):
+        # same issues at the same place each time, so they are checked once per report and place (a caller
+        # may put one dict at two places).
+        if walker.report.first_time(("extension", id(value), id(definition), loc.text)):
             walker.element_object(value, definition.root, None, loc, definition, frame)
             walker.engine.invariants.check(walker, definition.root, None, value, loc, definition, frame)
 

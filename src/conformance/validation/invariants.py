@@ -150,7 +150,8 @@ class InvariantChecks:
         verdicts = frame.verdicts
         if verdicts is None or type(focus) is not dict:
             return self._evaluate(walker, prepared, focus, focus_type, loc, frame)
-        key = (id(focus), prepared.constraint.expression or "", focus_type)
+        # The expression as evaluated (a key's correction may change the published text).
+        key = (id(focus), getattr(prepared.compiled, "effective_text", ""), focus_type)
         verdict = verdicts.get(key)
         if verdict is None:
             verdict = self._evaluate(walker, prepared, focus, focus_type, loc, frame)

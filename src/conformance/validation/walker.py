@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
 RESOURCE_ID = TypeRef("id")
+# One object: answers are kept per type reference's identity (children_of), so none may be made per value.
+BACKBONE_ELEMENT = TypeRef("BackboneElement")
 # The one list of no child rules: tables of child rules are kept per list, so the list must be one object.
 NO_CHILDREN: list[ElementRule] = []
 
@@ -81,7 +83,7 @@ class Walker:
         self.report = reporter
         # id() of each resource walked -> the explicit profile sets it was walked with (the payload is
         # alive for the whole walk, so ids are stable).
-        self._walked: dict[int, list[frozenset[str]]] = {}
+        self._walked: dict[int, frozenset[str] | list[frozenset[str]]] = {}
 
     # ------------------------------------------------------------------ resources
 
@@ -131,7 +133,12 @@ class Walker:
         adds something only when it names an explicit profile no earlier walk of it named.
         """
         wanted = frozenset(explicit_profiles) if explicit_profiles else _NO_PROFILES  # one per entry adds up
-        walks = self._walked.setdefault(id(resource), [])
+        walks = self._walked.get(id(resource))
+        if walks is None:
+            self._walked[id(resource)] = wanted  # most resources are walked once: no list for them
+            return False
+        if isinstance(walks, frozenset):
+            walks = self._walked[id(resource)] = [walks]
         if any(wanted <= done for done in walks):
             return True
         walks.append(wanted)
@@ -340,7 +347,7 @@ class Walker:
         for key in keys:
             if key in claimed or (is_resource and key == "resourceType"):
                 continue
-            if key.startswith("_") and (key[1:] in claimed or key[1:] in table):
+            if key.startswith("_") and (key[1:] in claimed or table.names(key[1:])):
                 continue
             self.report.error(
                 "structure",
@@ -476,7 +483,7 @@ class Walker:
     @staticmethod
     def _infer_type(rule: ElementRule, value: Any) -> TypeRef | None:
         if not rule.types:
-            return TypeRef("BackboneElement") if rule.children or rule.content_reference else None
+            return BACKBONE_ELEMENT if rule.children or rule.content_reference else None
         if isinstance(value, dict) and isinstance(value.get("resourceType"), str):
             for type_ref in rule.types:
                 if type_ref.code == value["resourceType"]:
