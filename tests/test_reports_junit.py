@@ -82,8 +82,8 @@ def test_a_bundle_gives_a_case_for_itself_and_for_each_entry() -> None:
     entry_issue = _issue("cardinality.min", location="Bundle.entry[1].resource")
     bundle_issue = _issue("bundle.fullurl-missing", location="Bundle.entry[10]")
     entries = (
-        EntryPart("entry[0] Patient/p1", "Bundle.entry[0]", (UK_PATIENT,)),
-        EntryPart("entry[1] Observation", "Bundle.entry[1]"),
+        EntryPart(0, "Patient", "p1", (UK_PATIENT,)),
+        EntryPart(1, "Observation"),
     )
     result = PayloadResult(
         Outcome.of([entry_issue, bundle_issue]), "b.json", resource_type="Bundle", entries=entries

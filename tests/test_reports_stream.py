@@ -127,7 +127,7 @@ def test_issues_are_grouped_by_entry_as_each_entry_holds_them(r4_validator: Vali
         "total": 1,
     }
     outcome = r4_validator.validate(bundle)
-    entries = tuple(EntryPart(f"entry[{n}]", f"Bundle.entry[{n}]") for n in range(len(resources)))
+    entries = tuple(EntryPart(n) for n in range(len(resources)))
     result = PayloadResult(outcome, "bundle.json", entries=entries)
     outside, held_issues = result.issues_by_entry()
     assert list(outside) == [i for i in outcome.issues if not any(e.holds(i) for e in entries)]
@@ -189,7 +189,7 @@ def test_the_junit_report_groups_a_file_named_twice_and_bundle_entries_as_the_wh
             }
         ],
     }
-    entries = (EntryPart("entry[0] Patient", "Bundle.entry[0]"),)
+    entries = (EntryPart(0, "Patient"),)
     in_bundle = PayloadResult(r4_validator.validate(bundle), "b\u00fcndle.json", entries=entries)
     mixed = [results[0], *other, in_bundle, *results[1:]]
     monkeypatch.setattr("conformance.reports.junit._COPY_CHUNK", 3)  # chunks that cut characters

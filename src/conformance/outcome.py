@@ -36,7 +36,7 @@ class Severity(Enum):
 _RANK = {Severity.FATAL: 0, Severity.ERROR: 1, Severity.WARNING: 2, Severity.INFORMATION: 3}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # slots: a payload may have an issue in each of 200,000 entries
 class Issue:
     """One finding about one place in one payload."""
 

@@ -8,7 +8,7 @@ which costs more than validating a small payload.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -45,18 +45,19 @@ def _summary(outcome: Outcome) -> str:
 
 def outcome_lines(
     outcomes: Sequence[Outcome], names: Sequence[str | Path], notes: Sequence[str] = ()
-) -> list[Line]:
-    """The text report as lines of styled segments: notes, then each payload and its issues, then a total."""
-    lines: list[Line] = [((f"note: {note}", "dim"),) for note in notes]
+) -> Iterator[Line]:
+    """The text report as lines of styled segments: notes, then each payload and its issues, then a total.
+
+    Made one at a time as they are written: a payload may have an issue in each of 200,000 entries.
+    """
+    for note in notes:
+        yield ((f"note: {note}", "dim"),)
     for outcome, name in zip(outcomes, names, strict=True):
-        lines.append(
-            ((str(name), "bold"), ("  ", ""), (_summary(outcome), "green" if outcome.valid else "red"))
-        )
-        lines.extend(_issue_line(issue) for issue in outcome.issues)
+        yield ((str(name), "bold"), ("  ", ""), (_summary(outcome), "green" if outcome.valid else "red"))
+        yield from (_issue_line(issue) for issue in outcome.issues)
     if len(outcomes) > 1:
         invalid = sum(1 for outcome in outcomes if not outcome.valid)
-        lines.append(((f"{len(outcomes)} payloads: {len(outcomes) - invalid} valid, {invalid} invalid", ""),))
-    return lines
+        yield ((f"{len(outcomes)} payloads: {len(outcomes) - invalid} valid, {invalid} invalid", ""),)
 
 
 def _issue_line(issue: Issue) -> Line:
@@ -96,7 +97,7 @@ def _is_terminal(stream: IO[str]) -> bool:
         return False
 
 
-def _print_styled(lines: Sequence[Line], stream: IO[str]) -> None:
+def _print_styled(lines: Iterable[Line], stream: IO[str]) -> None:
     from rich.console import Console  # noqa: PLC0415 -- only terminals get colour
     from rich.text import Text  # noqa: PLC0415
 

@@ -17,11 +17,28 @@ _STEP_START = re.compile(r"[.\[]")
 
 @dataclass(frozen=True, slots=True)
 class EntryPart:
-    """One entry of a Bundle payload: its label, where its issues are, the profiles it was checked against."""
+    """One entry of a Bundle payload: its label, where its issues are, the profiles it was checked against.
 
-    label: str
-    location_prefix: str
+    The label and the location are made when asked for, from the index, type and id: a Bundle may have
+    200,000 entries, and two strings each would be kept for the whole run.
+    """
+
+    index: int
+    kind: str | None = None
+    identity: str | None = None
     profiles: tuple[str, ...] = ()
+
+    @property
+    def label(self) -> str:
+        return (
+            f"entry[{self.index}]"
+            + (f" {self.kind}" if self.kind else "")
+            + (f"/{self.identity}" if self.identity is not None else "")
+        )
+
+    @property
+    def location_prefix(self) -> str:
+        return f"Bundle.entry[{self.index}]"
 
     def holds(self, issue: Issue) -> bool:
         location = issue.location

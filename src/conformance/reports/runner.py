@@ -197,13 +197,8 @@ class PayloadChecker:
         kind = resource.get("resourceType") if isinstance(resource, dict) else None
         kind = kind if isinstance(kind, str) else None
         identity = resource.get("id") if isinstance(resource, dict) else None
-        label = (
-            f"entry[{index}]"
-            + (f" {kind}" if kind else "")
-            + (f"/{identity}" if isinstance(identity, str) else "")
-        )
         profiles = tuple(url for url, t in self.spec.profile_types if t is not None and t == kind)
-        return EntryPart(label, f"Bundle.entry[{index}]", profiles)
+        return EntryPart(index, kind, identity if isinstance(identity, str) else None, profiles)
 
     def _with_entry_profiles(self, outcome: Outcome, bundle: Parsed, entries: Sequence[EntryPart]) -> Outcome:
         """Check the entries against the profiles of their type, placing those issues in the Bundle."""

@@ -7,8 +7,7 @@ issue, so the FHIRPath string and JSON path are only built when one is reported.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from conformance.outcome import Issue, Severity
 
@@ -75,8 +74,9 @@ class Loc:
         return f"Loc({self.text})"
 
 
-@dataclass(frozen=True)
-class Found:
+class Found(NamedTuple):
+    """An issue and the JSON path its position will be looked up by (a tuple: one per issue adds up)."""
+
     issue: Issue
     path: JsonPath
 
@@ -93,6 +93,7 @@ class Reporter:
         self._errors = 0
         self._done: set[tuple[Any, ...]] = set()
         self._texts: dict[str, str] = {}
+        self._keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
 
     def first_time(self, work: tuple[Any, ...]) -> bool:
         """True the first time a piece of work (whose issues would all repeat) is announced to this report.
@@ -119,12 +120,15 @@ class Reporter:
         dedupe: tuple[Any, ...] | None = None,
     ) -> None:
         location = loc.text if loc is not None else ""
+        # The same words and keys recur wherever a rule fails (an invariant in each of 200,000 entries): one
+        # copy of each is kept.
+        message = self._texts.setdefault(message, message)
+        if dedupe is not None:
+            dedupe = self._keys.setdefault(dedupe, dedupe)
         key = (severity, location, message_id, dedupe if dedupe is not None else message)
         if key in self._seen:
             return
         self._seen.add(key)
-        # The same words recur wherever a rule fails (an invariant in each of 200,000 entries): one copy.
-        message = self._texts.setdefault(message, message)
         issue = Issue(
             severity=severity,
             code=code,

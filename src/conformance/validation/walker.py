@@ -106,7 +106,7 @@ class Walker:
             )
             return
         loc.rule_path = loc.type_code = resource_type
-        if self._already_walked(resource, explicit_profiles):
+        if self._already_walked(resource, explicit_profiles, frame):
             return
         profiles = self._profiles_for(resource, base, loc, explicit_profiles)[1:]
         inner = Frame(
@@ -126,12 +126,18 @@ class Walker:
         self._against(resource, base, loc, inner)
         self.engine.resource_rules(self, resource, loc, inner)
 
-    def _already_walked(self, resource: Mapping[str, Any], explicit_profiles: Sequence[str]) -> bool:
+    def _already_walked(
+        self, resource: Mapping[str, Any], explicit_profiles: Sequence[str], container: Frame | None
+    ) -> bool:
         """A resource nested in another is reached again by the container's base walk: walk it once.
 
         Every walk of a resource covers its base, its declared and global profiles, so a later walk
-        adds something only when it names an explicit profile no earlier walk of it named.
+        adds something only when it names an explicit profile no earlier walk of it named. A container
+        walked once (no profile) reaches each resource in it once: nothing is kept for those (a 200,000
+        entry Bundle would keep an entry each).
         """
+        if container is not None and container.verdicts is None:
+            return False
         wanted = frozenset(explicit_profiles) if explicit_profiles else _NO_PROFILES  # one per entry adds up
         walks = self._walked.get(id(resource))
         if walks is None:
