@@ -80,17 +80,22 @@ def test_position_of_a_path_that_does_not_exist_is_none() -> None:
 def test_positions_are_computed_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
     calls: list[str] = []
 
-    def counting(text: str) -> jsonscan.ValueStarts:
-        calls.append("scan")
+    def counting(text: str, *, repeated_keys: bool = False) -> jsonscan.PathFinder:
+        calls.append("finder")
+        return jsonscan.PathFinder(text, repeated_keys=repeated_keys)
+
+    def indexing(text: str) -> jsonscan.ValueStarts:
+        calls.append("index")
         return jsonscan.value_starts(text)
 
-    monkeypatch.setattr(jsonform, "value_starts", counting)
+    monkeypatch.setattr(jsonform, "PathFinder", counting)
+    monkeypatch.setattr(jsonform, "value_starts", indexing)
     parsed = parse((FIXTURES / "patient-positions.json").read_bytes())
     assert calls == []
 
     assert parsed.position(("id",)) == (3, 9)
     assert parsed.position(("name", 0)) == (10, 13)
-    assert calls == ["scan"]
+    assert calls == ["finder"]  # a few positions are found without indexing every value
 
 
 def test_columns_count_characters_not_bytes() -> None:

@@ -3,9 +3,13 @@
 The fast parse (`jsonform`) builds values without positions. Two scans read the same text again, token by
 token and iteratively (no recursion, whatever the nesting):
 
-- `value_offsets`, when positions are first asked for: where each value starts, in text known to be valid;
+- `value_offsets` / `value_starts`, when a payload asks for many positions: where each value starts, in text
+  known to be valid;
 - `scan`, when the fast parse failed or found something to report: the first syntax error with a reason a
   person can act on, the point where nesting passes the limit, repeated keys and raw control characters.
+
+`PathFinder` answers the first few position questions without either: it reads only the text before the
+asked value, with the standard library's C decoder skipping the values it passes.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import bisect
 import json
 import re
 from array import array
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum, auto
 from typing import Any
@@ -91,6 +96,221 @@ class LineIndex:
         return line + 1, offset - line_start + 1
 
 
+# From an object's `{` or the end of a member's value: the next key (when it has no escape) and its colon.
+_PLAIN_MEMBER = re.compile(r'[ \t\n\r]*[{,][ \t\n\r]*"([^"\\]*)"[ \t\n\r]*:[ \t\n\r]*')
+_MEMBER = re.compile(r'[ \t\n\r]*[{,][ \t\n\r]*(?=")')
+_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
+_NEXT_ELEMENT = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+# Raw control characters in strings were accepted (with a warning) when the text was read: accept them here.
+_DECODER = json.JSONDecoder(strict=False)
+# The C scanner behind `raw_decode`, called directly: it runs once per value passed over. (Not in typeshed.)
+_scan_value: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+
+
+class PathFinder:
+    """Where the value at a path starts, found by reading the text from its start, in text known to be valid:
+    each key is decoded and each sibling value passed over by the standard library's C decoder, so a lookup
+    costs the text before the value at C speed, not a token-by-token scan of all of it.
+
+    Paths asked in text order (as issues mostly are) cost one pass over the text in all: an array's elements
+    are counted on from the last one reached (or a mark passed on the way), and lines once.
+
+    `cost` adds up, in characters the C decoder passes over (a few nanoseconds each), what the lookups have
+    cost: the characters read, and the Python work around each value passed and each path asked; the caller
+    compares it with what an index of every value would cost and builds that instead past a point.
+
+    With `repeated_keys` (some object repeats a key) a path reaches the last value in the text that has it,
+    as `value_offsets` does: the occurrences of a key are tried from the last back to the first.
+    """
+
+    STEP_COST = 128
+    """Passing one value costs about this many characters' worth beyond its length (the calls around it)."""
+    LOOKUP_COST = 512
+    """Asking for one path costs about this many characters' worth before any is read."""
+    LINE_COST_DIVISOR = 4
+    """Counting newlines reads text about this many times faster than passing values over does."""
+    _REMEMBERED = 4096
+    """How many containers' starts (by path) and arrays' `_ElementMarks` are kept."""
+
+    def __init__(self, text: str, *, repeated_keys: bool = False) -> None:
+        self.text = text
+        self.cost = 0
+        self._repeated_keys = repeated_keys
+        self._containers: dict[Path, int] = {(): _past(_WHITESPACE, text, 0)}
+        self._arrays: dict[int, _ElementMarks] = {}  # by the offset of the array's `[`
+        self._lines = _LineMarks(text)
+
+    def position(self, offset: int) -> Position:
+        """`LineIndex(text).position(offset)`, from the lines counted so far."""
+        position, counted = self._lines.position(offset)
+        self.cost += counted // self.LINE_COST_DIVISOR
+        return position
+
+    def offset(self, path: Path) -> int | None:
+        """The offset of the value at `path`, or None when the text has no value there."""
+        self.cost += self.LOOKUP_COST
+        if self._repeated_keys:
+            return self._last_offset(path)
+        depth, start = self._nearest_known(path)
+        for step in path[depth:]:
+            found = self._child(start, step)
+            if found is None:
+                return None
+            depth += 1
+            start = found
+            if self.text[start] in "{[" and len(self._containers) < self._REMEMBERED:
+                self._containers[path[:depth]] = start
+        return start
+
+    def _nearest_known(self, path: Path) -> tuple[int, int]:
+        for depth in range(len(path), 0, -1):
+            start = self._containers.get(path[:depth])
+            if start is not None:
+                return depth, start
+        return 0, self._containers[()]
+
+    def _child(self, start: int, step: str | int) -> int | None:
+        opener = self.text[start]
+        if opener == "{" and isinstance(step, str):
+            return next(self._occurrences(start, step), None)
+        if opener == "[" and isinstance(step, int) and step >= 0:
+            return self._element(start, step)
+        return None
+
+    def _last_offset(self, path: Path) -> int | None:
+        # Depth first, the later occurrence of a key first: the first value found is the last in the text.
+        # A stack, not recursion, whatever the length of the path.
+        pending = [(0, self._containers[()])]
+        while pending:
+            depth, start = pending.pop()
+            if depth == len(path):
+                return start
+            step = path[depth]
+            if self.text[start] == "{" and isinstance(step, str):
+                pending.extend((depth + 1, value) for value in self._occurrences(start, step))
+            elif (element := self._child(start, step)) is not None:
+                pending.append((depth + 1, element))
+        return None
+
+    def _occurrences(self, start: int, key: str) -> Iterator[int]:
+        """Where the values of `key` start in the object at `start`, in text order."""
+        text = self.text
+        at = start  # the `{`, then the end of each member's value
+        while True:
+            member = _PLAIN_MEMBER.match(text, at)
+            if member is not None:
+                name, value = member.group(1), member.end()
+            else:  # the object closes, or the key has an escape
+                opening = _MEMBER.match(text, at)
+                if opening is None:
+                    return
+                name, name_end = _DECODER.raw_decode(text, opening.end())
+                value = _past(_COLON, text, name_end)
+            if name == key:
+                yield value
+            at = self._pass(value)
+
+    def _element(self, start: int, index: int) -> int | None:
+        marks = self._arrays.get(start)
+        if marks is None:
+            first = _past(_WHITESPACE, self.text, start + 1)
+            if self.text[first] == "]":
+                return None
+            marks = _ElementMarks(first)
+            if len(self._arrays) < self._REMEMBERED:
+                self._arrays[start] = marks
+        reached, at = marks.nearest(index)
+        while reached < index:
+            comma = _NEXT_ELEMENT.match(self.text, self._pass(at))
+            if comma is None:
+                return None
+            at = comma.end()
+            reached += 1
+            marks.passed(reached, at)
+        marks.last = (index, at)
+        return at
+
+    def _pass(self, start: int) -> int:
+        """The end of the value at `start`."""
+        end = _scan_value(self.text, start)[1]
+        self.cost += end - start + self.STEP_COST
+        return end
+
+
+def _string(token: str) -> str:
+    """A JSON string token's text; raw control characters in it are read, as the lenient scan allows them."""
+    text: str = _DECODER.decode(token)
+    return text
+
+
+class _LineMarks:
+    """Lines counted once, in spans of `SPAN` characters, as far as offsets have been asked for.
+
+    A position then costs at most a span of counting, in any order, and no list of every line is built.
+    """
+
+    SPAN = 4096
+
+    def __init__(self, text: str) -> None:
+        self._text = text
+        self._newlines = array("q", [0])  # newlines before the start of each span counted
+        self._line_starts = array("q", [0])  # where the line holding each span's first character starts
+
+    def position(self, offset: int) -> tuple[Position, int]:
+        """The (line, column) at `offset`, and how many characters were counted to find it."""
+        span = offset // self.SPAN
+        counted = self._count_spans(span)
+        span_start = span * self.SPAN
+        text = self._text
+        newlines = self._newlines[span] + text.count("\n", span_start, offset)
+        last_newline = text.rfind("\n", span_start, offset)
+        line_start = last_newline + 1 if last_newline >= 0 else self._line_starts[span]
+        return (newlines + 1, offset - line_start + 1), counted + offset - span_start
+
+    def _count_spans(self, last: int) -> int:
+        text, newlines, line_starts = self._text, self._newlines, self._line_starts
+        counted = 0
+        while len(newlines) <= last:
+            end = len(newlines) * self.SPAN
+            start = end - self.SPAN
+            newlines.append(newlines[-1] + text.count("\n", start, end))
+            last_newline = text.rfind("\n", start, end)
+            line_starts.append(last_newline + 1 if last_newline >= 0 else line_starts[-1])
+            counted += self.SPAN
+        return counted
+
+
+class _ElementMarks:
+    """Where some elements of one array start: every `EVERY`th one passed, and the last one reached.
+
+    Elements asked in order are counted on from the last one reached; out of order, from the mark before.
+    """
+
+    EVERY = 16
+
+    def __init__(self, first: int) -> None:
+        self.every = array("q", [first])
+        self.last = (0, first)
+
+    def nearest(self, index: int) -> tuple[int, int]:
+        """The known element at or before `index` nearest to it: its index and offset."""
+        mark = min(index // self.EVERY, len(self.every) - 1)
+        if mark * self.EVERY < self.last[0] <= index:
+            return self.last
+        return mark * self.EVERY, self.every[mark]
+
+    def passed(self, index: int, offset: int) -> None:
+        # Walks start at a known element, so the marks before `index` are all known already.
+        if index % self.EVERY == 0 and index // self.EVERY == len(self.every):
+            self.every.append(offset)
+
+
+def _past(pattern: re.Pattern[str], text: str, start: int) -> int:
+    """The end of `pattern` matched at `start` (patterns that match there in valid JSON)."""
+    match = pattern.match(text, start)
+    return match.end() if match is not None else start
+
+
 def value_offsets(text: str) -> dict[Path, int]:
     """Where each value starts, by JSON path, in text already known to be valid JSON.
 
@@ -119,7 +339,7 @@ def value_offsets(text: str) -> dict[Path, int]:
             expect_key = False  # after an empty object
             continue
         if expect_key:
-            slots[-1] = token[1:-1] if "\\" not in token else json.loads(token)
+            slots[-1] = token[1:-1] if "\\" not in token else _string(token)
             expect_key = False
             continue
         path = (*paths[-1], slots[-1]) if paths else ()
@@ -291,7 +511,7 @@ class _Scanner:
         if kind == "string":
             self._note_controls(token, offset, path)
             if path == ("resourceType",):
-                self.result.resource_type = json.loads(token)
+                self.result.resource_type = _string(token)
         self._after_value()
 
     def _open(self, is_object: bool, path: Path, offset: int) -> None:
@@ -318,7 +538,7 @@ class _Scanner:
 
     def _key(self, token: str, offset: int) -> None:
         top = self.stack[-1]
-        key = token[1:-1] if "\\" not in token else json.loads(token)
+        key = token[1:-1] if "\\" not in token else _string(token)
         if key in top.keys:
             self.result.duplicates.append(Duplicate(top.path, key, offset))
         top.keys.add(key)
