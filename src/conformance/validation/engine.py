@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -234,12 +235,12 @@ class Engine:
         self.child_tables = ChildTables()
         # Walker.children_of's answers: (rule, type, plan) identities -> those objects and the answer.
         self.children_memo: dict[tuple[int, int, int], ChildrenAnswer] = {}
-        self._current: Frame | None = None
+        # Per thread: `serve` validates in several threads sharing this Engine.
+        self._local = threading.local()
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}
         self._string_problems: dict[tuple[str, str], primitives.Problem | None] = {}
         self._resource_types: dict[str, bool] = {}
-        self._conforming: set[tuple[int, str]] = set()
 
     # ---- what the walk asks about the payload
 
@@ -355,7 +356,20 @@ class Engine:
 
     def evaluating_in(self, frame: Frame) -> None:
         """FHIRPath's resolve() needs the resource being walked; it is set before each evaluation."""
-        self._current = frame
+        self._local.frame = frame
+
+    @property
+    def _current(self) -> Frame | None:
+        frame: Frame | None = getattr(self._local, "frame", None)
+        return frame
+
+    @property
+    def _conforming(self) -> set[tuple[int, str]]:
+        """The (value, profile) trial walks under way in this thread (deciding conformance)."""
+        under_way: set[tuple[int, str]] | None = getattr(self._local, "conforming", None)
+        if under_way is None:
+            under_way = self._local.conforming = set()
+        return under_way
 
     def same_id_in_bundle(self, reference: str, frame: Frame) -> Mapping[str, Any] | None:
         """The one Bundle entry whose fullUrl ends with the reference id (`urn:uuid:<id>`), of any type."""
@@ -381,16 +395,13 @@ class Engine:
         return False
 
     def resolve_for_fhirpath(self, literal: str, _scope: Any = None) -> Mapping[str, Any] | None:
-        if self._current is None:
+        current = self._current
+        if current is None:
             return None
-        found = self.resolve_literal(literal, self._current)
-        if (
-            found is None
-            and literal.startswith("#")
-            and self._current.resource.get("resourceType") == "Bundle"
-        ):
+        found = self.resolve_literal(literal, current)
+        if found is None and literal.startswith("#") and current.resource.get("resourceType") == "Bundle":
             # An expression on a Bundle reaches into its entries: `#id` is local to the entry that holds it.
-            found = _contained_in_entries(self._current.resource, literal[1:])
+            found = _contained_in_entries(current.resource, literal[1:])
         return found
 
     def bindings_member_of(self, value: Any, value_set: str) -> bool | None:
