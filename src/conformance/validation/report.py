@@ -175,6 +175,8 @@ class Reporter:
         (each unpositioned issue is let go as its positioned copy is made, so a payload with an issue per
         entry does not hold both at once)."""
         found, self.found = self.found, []
+        for kept in (self._seen, self._done, self._texts, self._keys):
+            kept.clear()  # what deduplicated the issues is no longer needed: let it go before positions
         issues = []
         for index, one in enumerate(found):
             where = _nearest_position(one.path, position)
