@@ -399,30 +399,25 @@ def all_items(text: str, criteria: Term) -> Term:
 
 def any_of(*terms: Term) -> Term:
     """`a or b or ...`, evaluated left to right and stopping at the first true."""
-
-    def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
-        unknown = False
-        for term in terms:
-            verdict = term(model, facts, focus)
-            if verdict is True:
-                return True
-            unknown = unknown or verdict is None
-        return None if unknown else False
-
-    return test
+    return _stopping_at(terms, True)
 
 
 def all_of(*terms: Term) -> Term:
     """`a and b and ...`, evaluated left to right and stopping at the first false."""
+    return _stopping_at(terms, False)
+
+
+def _stopping_at(terms: tuple[Term, ...], decisive: bool) -> Term:
+    """Three-valued `or` (decisive True) or `and` (decisive False): an empty term leaves the answer open."""
 
     def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
         unknown = False
         for term in terms:
             verdict = term(model, facts, focus)
-            if verdict is False:
-                return False
+            if verdict is decisive:
+                return decisive
             unknown = unknown or verdict is None
-        return None if unknown else True
+        return None if unknown else not decisive
 
     return test
 
