@@ -109,18 +109,28 @@ def _is_of_type(model: TypeModel, node: Any, name: str) -> bool:
     return node_type is not None and name in model.ancestors(node_type)
 
 
+def named_child(
+    model: TypeModel, data: Mapping[str, Any], parent: str | None, name: str
+) -> tuple[Any, Any, str | None] | None:
+    """The JSON value, `_name` extras and type of the child `name` of an object of type `parent`.
+
+    A choice element is found by its base name (`value` finds `valueQuantity`); None when absent.
+    """
+    if parent is not None:
+        for prop, choice_type in model.choices(parent, name):
+            if prop in data or f"_{prop}" in data:
+                return data.get(prop), data.get(f"_{prop}"), choice_type
+    if name in data or f"_{name}" in data:
+        return data.get(name), data.get(f"_{name}"), model.child(parent, name) if parent is not None else None
+    return None
+
+
 def _add_named_child(model: TypeModel, node: Any, name: str, found: list[Any]) -> None:
     data = node.data
     if isinstance(data, Mapping):
-        parent = fhir_type(node)
-        if parent is not None:
-            for prop, choice_type in model.choices(parent, name):
-                if prop in data or f"_{prop}" in data:
-                    _add_values(found, data.get(prop), data.get(f"_{prop}"), choice_type)
-                    return
-        if name in data or f"_{name}" in data:
-            type_name = model.child(parent, name) if parent is not None else None
-            _add_values(found, data.get(name), data.get(f"_{name}"), type_name)
+        child = named_child(model, data, fhir_type(node), name)
+        if child is not None:
+            _add_values(found, *child)
     elif node._data and name in _PRIMITIVE_CHILDREN:
         extras = node._data
         _add_values(found, extras.get(name), None, model.child("Element", name))

@@ -23,6 +23,7 @@ from itertools import zip_longest
 from typing import TYPE_CHECKING, Any
 
 from conformance.fhirpath._model import DATE_TYPES, TIME_TYPES, TypeModel
+from conformance.fhirpath._navigation import named_child
 
 if TYPE_CHECKING:
     from conformance.fhirpath.fastpath import FocusFacts
@@ -103,14 +104,9 @@ def node_type(value: Any, type_name: str | None) -> str | None:
 def _add_child(
     model: TypeModel, data: Mapping[str, Any], parent: str | None, name: str, found: list[Item]
 ) -> None:
-    if parent is not None:
-        for prop, choice_type in model.choices(parent, name):
-            if prop in data or f"_{prop}" in data:
-                _add_values(found, data.get(prop), data.get(f"_{prop}"), choice_type)
-                return
-    if name in data or f"_{name}" in data:
-        child_type = model.child(parent, name) if parent is not None else None
-        _add_values(found, data.get(name), data.get(f"_{name}"), child_type)
+    child = named_child(model, data, parent, name)  # the general navigation's own lookup: never apart
+    if child is not None:
+        _add_values(found, *child)
 
 
 def _add_values(found: list[Item], value: Any, extras: Any, type_name: str | None) -> None:
@@ -163,15 +159,19 @@ def truthy(text: str) -> Term:
     navigate = path(text)
 
     def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
-        items = navigate(model, facts, focus)
-        if not items:
-            return None
-        if len(items) > 1:
-            raise Decline
-        value = items[0][0]
-        return value if type(value) is bool else True
+        return _as_operand(navigate(model, facts, focus))
 
     return test
+
+
+def _as_operand(items: list[Item]) -> bool | None:
+    """A collection as a boolean operand: empty is unknown, one boolean is itself, one other value is true."""
+    if not items:
+        return None
+    if len(items) > 1:
+        raise Decline
+    value = items[0][0]
+    return value if type(value) is bool else True
 
 
 def _single_text(model: TypeModel, facts: FocusFacts, focus: list[Item], navigate: Path) -> str | None:
@@ -312,13 +312,8 @@ def as_type(text: str, type_name: str) -> Term:
     navigate = path(text)
 
     def test(model: TypeModel, facts: FocusFacts, focus: list[Item]) -> bool | None:
-        items = [item for item in navigate(model, facts, focus) if _has_type(model, item, type_name)]
-        if not items:
-            return None
-        if len(items) > 1:
-            raise Decline
-        value = items[0][0]
-        return value if type(value) is bool else True
+        found = navigate(model, facts, focus)
+        return _as_operand([item for item in found if _has_type(model, item, type_name)])
 
     return test
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.fhirversion import FhirVersion
+from conformance.validation.canonical_resources import CANONICAL_RESOURCE_TYPES
 from conformance.validation.versionrules import rules_for
 
 if TYPE_CHECKING:
@@ -365,49 +366,6 @@ _RESTFUL_URL = re.compile(
 _ABSOLUTE = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*:.*")
 
 
-# Canonical resources (the HL7 validator's VersionUtilities.getCanonicalResourceNames): a RESTful URL naming
-# one is a definition the Bundle need not carry.
-_CANONICAL_COMMON = frozenset(
-    {
-        "ActivityDefinition",
-        "CapabilityStatement",
-        "CodeSystem",
-        "CompartmentDefinition",
-        "ConceptMap",
-        "GraphDefinition",
-        "ImplementationGuide",
-        "Measure",
-        "MessageDefinition",
-        "OperationDefinition",
-        "PlanDefinition",
-        "Questionnaire",
-        "SearchParameter",
-        "StructureDefinition",
-        "StructureMap",
-        "TestScript",
-        "ValueSet",
-    }
-)
-CANONICAL_RESOURCE_TYPES = {
-    FhirVersion.STU3: _CANONICAL_COMMON | {"DataElement", "ExpansionProfile", "ServiceDefinition"},
-    FhirVersion.R4: _CANONICAL_COMMON
-    | {
-        "ChargeItemDefinition",
-        "EffectEvidenceSynthesis",
-        "EventDefinition",
-        "Evidence",
-        "EvidenceVariable",
-        "ExampleScenario",
-        "Library",
-        "NamingSystem",
-        "ResearchDefinition",
-        "ResearchElementDefinition",
-        "RiskEvidenceSynthesis",
-        "TerminologyCapabilities",
-    },
-}
-
-
 @dataclass(frozen=True)
 class Resolution:
     target: Mapping[str, Any] | None
@@ -437,7 +395,8 @@ class BundleIndex:
     ) -> None:
         self.bundle = bundle
         self.is_resource_type = is_resource_type
-        self.canonical_types = CANONICAL_RESOURCE_TYPES.get(fhir_version, _CANONICAL_COMMON)
+        # A RESTful URL naming a canonical resource is a definition the Bundle need not carry.
+        self.canonical_types = CANONICAL_RESOURCE_TYPES[fhir_version]
         self.known_elsewhere = known_elsewhere
         type_and_id_resolves = fhir_version == FhirVersion.STU3
         # Before R4 the HL7 validator takes the one entry with the same type and id when the fullUrl rules

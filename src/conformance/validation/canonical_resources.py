@@ -3,7 +3,8 @@
 The HL7 extensions pack (written against R5) gives some extensions the context `CanonicalResource` (or
 `MetadataResource`, or one of their elements, `CanonicalResource.url`). R4 and STU3 have no such types;
 the HL7 validator takes the name to mean the resource types of that version that are canonical
-(VersionUtilities.getCanonicalResourceNames), and so does this module.
+(VersionUtilities.getCanonicalResourceNames), and so does this module. The same table tells the Bundle
+rules which RESTful URLs name definitions a Bundle need not carry.
 """
 
 from __future__ import annotations
