@@ -77,43 +77,26 @@ def write_ndjson(path: Path, lines: int, *, narrative: bool = True) -> None:
 
 # ------------------------------------------------------------------ baselines, each run in a child process
 
+# Each baseline reads the file as the command does (whole, or line by line for NDJSON) with its own parser.
+_BASELINE_SCRIPT = """
+import sys
+{imports}
+path, ndjson = sys.argv[1], sys.argv[2] == "1"
+with open(path, "rb") as stream:
+    if ndjson:
+        for line in stream:
+            {each}(line)
+    else:
+        {whole}(stream.read())
+"""
 _BASELINES = {
-    "json.loads": """
-import json, sys
-path, ndjson = sys.argv[1], sys.argv[2] == "1"
-if ndjson:
-    with open(path, "rb") as stream:
-        for line in stream:
-            json.loads(line)
-else:
-    with open(path, "rb") as stream:
-        json.loads(stream.read())
-""",
-    "fhir.resources (R4B)": """
-import sys
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.patient import Patient
-path, ndjson = sys.argv[1], sys.argv[2] == "1"
-if ndjson:
-    with open(path, "rb") as stream:
-        for line in stream:
-            Patient.model_validate_json(line)
-else:
-    with open(path, "rb") as stream:
-        Bundle.model_validate_json(stream.read())
-""",
-    "fhirkit-rs": """
-import sys
-from fhirkit import parse
-path, ndjson = sys.argv[1], sys.argv[2] == "1"
-if ndjson:
-    with open(path, "rb") as stream:
-        for line in stream:
-            parse(line)
-else:
-    with open(path, "rb") as stream:
-        parse(stream.read())
-""",
+    "json.loads": _BASELINE_SCRIPT.format(imports="import json", each="json.loads", whole="json.loads"),
+    "fhir.resources (R4B)": _BASELINE_SCRIPT.format(
+        imports="from fhir.resources.R4B import bundle, patient",
+        each="patient.Patient.model_validate_json",
+        whole="bundle.Bundle.model_validate_json",
+    ),
+    "fhirkit-rs": _BASELINE_SCRIPT.format(imports="from fhirkit import parse", each="parse", whole="parse"),
 }
 
 
