@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
-from conformance.validation.canonical_resources import abstract_names
+from conformance.validation.canonical_resources import ABSTRACT_CANONICAL_TYPES, abstract_names
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -72,6 +73,25 @@ def _is_resource_loc(loc: Loc) -> bool:
     return loc.rule_path is not None and loc.rule_path == loc.type_code and "." not in loc.rule_path
 
 
+def _place(loc: Loc) -> tuple[tuple[str | int | None, ...], ...]:
+    """Everything a walk below `loc` can read of the locations above it, step by step."""
+    steps = []
+    current: Loc | None = loc
+    while current is not None:
+        steps.append(
+            (
+                current.name,
+                current.index,
+                current.json_key,
+                current.rule_path,
+                current.base_path,
+                current.type_code,
+            )
+        )
+        current = current.parent
+    return tuple(steps)
+
+
 def _resource_relative_path(loc: Loc) -> str:
     """`Patient.address.line` for an element of a Patient, even inside a Bundle or as a contained resource."""
     names: list[str] = []
@@ -85,7 +105,63 @@ def _resource_relative_path(loc: Loc) -> str:
     return ".".join(reversed(names))
 
 
+NAMED_KINDS_EXCLUDED = frozenset({"extension", "fhirpath"})
+
+
+@dataclass(frozen=True)
+class _ContextsOfUse:
+    """What an extension definition's contexts of use say before any payload is seen."""
+
+    anywhere: bool
+    """An `Element` (or `*`) context: the extension is allowed on every element."""
+    names: frozenset[str]
+    """The element paths and type names the other contexts name (`Patient`, `Patient.contact`)."""
+    abstract: bool
+    """Whether a name is one of R5's abstract canonical types, which other names also go by."""
+
+    @classmethod
+    def of(cls, definition: Plan) -> _ContextsOfUse:
+        named = [
+            str(context.get("expression", ""))
+            for context in definition.context
+            if context.get("type") not in NAMED_KINDS_EXCLUDED
+        ]
+        return cls(
+            anywhere=any(name in ANYWHERE for name in named),
+            names=frozenset(named),
+            abstract=any(name.partition(".")[0] in ABSTRACT_CANONICAL_TYPES for name in named),
+        )
+
+    def name_one_of(self, candidates: set[str], fhir_version: FhirVersion) -> bool:
+        """Does a context name one of the names (or, for canonical resources, the abstract names)?"""
+        if not self.names.isdisjoint(candidates):
+            return True
+        if not self.abstract:
+            return False  # no name is abstract, so no abstract name of a candidate can match
+        return any(not self.names.isdisjoint(abstract_names(name, fhir_version)) for name in candidates)
+
+
+def _cheap_candidates(rule: ElementRule, holder: Loc) -> set[str]:
+    """The names of the element carrying the extension that need no walk up the location: a subset of
+    `ExtensionChecks._candidates` (all but the path from the resource)."""
+    names = (holder.rule_path, holder.base_path, holder.type_code, rule.path.rsplit(".", 1)[0])
+    found = {name for name in names if name}
+    if _is_resource_loc(holder):
+        found |= RESOURCE_CONTEXTS
+    return found
+
+
 class ExtensionChecks:
+    def __init__(self) -> None:
+        # id(definition) -> (definition, its contexts of use): the definition is held, so the id stays its.
+        self._contexts: dict[int, tuple[Plan, _ContextsOfUse]] = {}
+
+    def _contexts_of(self, definition: Plan) -> _ContextsOfUse:
+        known = self._contexts.get(id(definition))
+        if known is None or known[0] is not definition:
+            known = self._contexts[id(definition)] = (definition, _ContextsOfUse.of(definition))
+        return known[1]
+
     def check(
         self, walker: Walker, value: dict[str, Any], rule: ElementRule, loc: Loc, plan: Plan, frame: Frame
     ) -> None:
@@ -124,7 +200,12 @@ class ExtensionChecks:
     def _as_plain_extension(walker: Walker, value: dict[str, Any], loc: Loc, frame: Frame) -> None:
         """Without a usable definition, the extension is still held to the base Extension rules."""
         generic = walker.definitions.type_plan("Extension")
-        if generic is not None:
+        if generic is None:
+            return
+        # The profile walks and the base walk all meet the extension. That walk reads nothing but the value
+        # and the place (its steps and what the walk learnt at each: the inputs of nested extensions'
+        # context checks), so its issues would only repeat: done once per report, value and place.
+        if walker.report.first_time(("plain-extension", id(value), _place(loc))):
             walker.element_object(value, generic.root, None, loc, generic, frame)
             walker.engine.invariants.check(walker, generic.root, None, value, loc, generic, frame)
 
@@ -155,9 +236,20 @@ class ExtensionChecks:
     def _check_context(
         self, walker: Walker, definition: Plan, url: str, rule: ElementRule, loc: Loc, frame: Frame
     ) -> None:
-        if not definition.context or _inside_definition_value(loc):
+        if not definition.context:
             return
-        candidates = self._candidates(rule, loc, walker.definitions.fhir_version)
+        # Met at every element that carries the extension, in every walk: the contexts that need only the
+        # definition and the element's own names answer first. Every context test is free of side
+        # effects, so the order in which they are tried does not change the verdict.
+        contexts = self._contexts_of(definition)
+        if contexts.anywhere:
+            return
+        fhir_version = walker.definitions.fhir_version
+        if loc.parent is not None and contexts.name_one_of(_cheap_candidates(rule, loc.parent), fhir_version):
+            return
+        if _inside_definition_value(loc):
+            return
+        candidates = self._candidates(rule, loc, fhir_version)
         holder = _holder(loc.parent, frame)
         for context in definition.context:
             if self._allows(walker, context, candidates, holder, frame):
@@ -175,9 +267,11 @@ class ExtensionChecks:
 
     @staticmethod
     def _check_context_invariants(walker: Walker, definition: Plan, url: str, loc: Loc, frame: Frame) -> None:
+        if not definition.context_invariants:
+            return  # the common case, told before the holder is looked up
         holder = _holder(loc.parent, frame)
         engine = walker.engine.invariants.fhirpath
-        if not definition.context_invariants or not holder or engine is None:
+        if not holder or engine is None:
             return
         focus_type = loc.parent.type_code if loc.parent is not None else None
         for expression in definition.context_invariants:
