@@ -9,8 +9,9 @@ cannot evaluate, is matched by validating the occurrence against the slice.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +26,12 @@ if TYPE_CHECKING:
 _STEP = re.compile(
     r"\s*(extension\(\s*'([^']*)'\s*\)|resolve\(\)|ofType\(\s*([A-Za-z0-9_]+)\s*\)|\$this|[A-Za-z0-9_\[\]]+)\s*"
 )
+
+
+@lru_cache(maxsize=4096)
+def _steps(path: str) -> tuple[str, ...]:
+    """A discriminator path's steps: paths come from definitions, so the few there are are split once."""
+    return tuple(split_path(path))
 
 
 def split_path(path: str) -> list[str]:
@@ -128,19 +135,205 @@ def _rule_child(walker: Walker, rule: ElementRule, step: str, plan: Plan) -> Ele
     return None
 
 
+_Test = Callable[["Walker", "Item", "Frame"], bool]
+"""One discriminator of one slice: does an item match it? Raises `_Unknown` when that cannot be told."""
+
+
+class _SliceTests:
+    """A slice's discriminator tests, each worked out from the definitions the first time it is needed
+    (a test after one that fails is never needed, and working it out may load other definitions)."""
+
+    __slots__ = ("_discriminators", "_tests", "plan", "slice_rule")
+
+    def __init__(self, slice_rule: ElementRule, discriminators: Sequence[Discriminator], plan: Plan) -> None:
+        self.slice_rule = slice_rule
+        self.plan = plan
+        self._discriminators = discriminators
+        self._tests: list[_Test | None] = [None] * len(discriminators)
+
+    @property
+    def discriminated(self) -> bool:
+        return bool(self._discriminators)
+
+    def all_hold(self, walker: Walker, item: Item, frame: Frame) -> bool:
+        """Every discriminator matches, tried in the definition's order until one does not."""
+        for index, known in enumerate(self._tests):
+            test = known or self._worked_out(walker, index)
+            if not test(walker, item, frame):
+                return False
+        return True
+
+    def _worked_out(self, walker: Walker, index: int) -> _Test:
+        test = self._tests[index] = _test(walker, self.slice_rule, self._discriminators[index], self.plan)
+        return test
+
+
+class _EntryTests:
+    """A sliced element's slices with their tests, for one plan."""
+
+    __slots__ = ("discriminated", "entry", "plan", "slices")
+
+    def __init__(self, entry: ElementRule, plan: Plan) -> None:
+        discriminators = entry.slicing.discriminators if entry.slicing else ()
+        self.entry = entry
+        self.plan = plan
+        self.discriminated = bool(discriminators)
+        self.slices = [_SliceTests(slice_rule, discriminators, plan) for slice_rule in entry.slices]
+
+
+def _test(walker: Walker, slice_rule: ElementRule, discriminator: Discriminator, plan: Plan) -> _Test:
+    """The test of one discriminator for one slice: what the definitions fix is worked out here, once."""
+    steps = _steps(discriminator.path)
+    kind = discriminator.type
+    if kind in ("value", "pattern"):
+        return _value_test(walker, slice_rule, steps, plan)
+    if kind == "exists":
+        return _exists_test(walker, slice_rule, steps, plan)
+    if kind == "type":
+        return _type_test(walker, slice_rule, steps, plan)
+    if kind == "profile":
+        return _profile_test(walker, slice_rule, steps, plan)
+    return _undecidable(f"discriminator type {kind}")
+
+
+def _undecidable(reason: str) -> _Test:
+    def test(walker: Walker, item: Item, frame: Frame) -> bool:
+        raise _Unknown(reason)
+
+    return test
+
+
+def _any_value(steps: Sequence[str], holds: Callable[[Any], bool]) -> _Test:
+    """Does any value at the discriminator path satisfy `holds`?"""
+
+    def test(walker: Walker, item: Item, frame: Frame) -> bool:
+        return any(holds(value) for value in _values_at(walker, item.value, steps, frame))
+
+    return test
+
+
+def _value_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], plan: Plan) -> _Test:
+    url = _extension_url(slice_rule, steps) if steps and steps[-1] == "url" else None
+    if url is not None:
+        return _any_value(steps, lambda value: value == url)
+    target = _rule_at(walker, slice_rule, steps, plan)
+    if target is None:
+        return _undecidable("no element at the discriminator path")
+    if target.fixed is not None:
+        fixed = target.fixed[1]
+        return _any_value(steps, lambda value: fixedpattern.matches_fixed(fixed, value))
+    if target.pattern is not None:
+        pattern = target.pattern[1]
+        return _any_value(steps, lambda value: fixedpattern.matches_pattern(pattern, value))
+    implied = _descendant_pattern(target)
+    if implied is not None:
+        # Fixed values on the element's children (code.coding.system and .code, say) discriminate too.
+        return _any_value(steps, lambda value: fixedpattern.matches_pattern(implied, value))
+    binding = target.binding
+    required = binding is not None and binding.strength == "required" and binding.value_set
+    return _binding_test(steps, binding.value_set if required and binding is not None else None)
+
+
+def _binding_test(steps: Sequence[str], value_set: str | None) -> _Test:
+    """Without a fixed value, a required binding tells slices apart when membership is known."""
+
+    def test(walker: Walker, item: Item, frame: Frame) -> bool:
+        values = _values_at(walker, item.value, steps, frame)
+        if not values:
+            raise _Unknown("no value at the discriminator path, and the slice fixes none")
+        if value_set is not None:
+            verdicts = [walker.engine.bindings.member_of(value, value_set) for value in values]
+            if any(v is True for v in verdicts):
+                return True
+            if all(v is False for v in verdicts):
+                return False
+        raise _Unknown("the slice has no fixed value or pattern at the discriminator path")
+
+    return test
+
+
+def _exists_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], plan: Plan) -> _Test:
+    target = _rule_at(walker, slice_rule, steps, plan)
+    if target is None:
+        return _undecidable("no element at the discriminator path")
+    if target.min == 0 and target.max != 0:
+        return lambda walker, item, frame: True  # the slice allows the element and its absence alike
+
+    must_exist = target.min > 0
+
+    def test(walker: Walker, item: Item, frame: Frame) -> bool:
+        found = bool(_values_at(walker, item.value, steps, frame))
+        return found if must_exist else not found
+
+    return test
+
+
+def _type_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], plan: Plan) -> _Test:
+    target = _rule_at(walker, slice_rule, steps, plan)
+    if target is None or not target.types:
+        return _undecidable("no typed element at the discriminator path")
+    allowed = frozenset(t.code for t in target.types)
+    if steps and steps[-1] == "resolve()":
+        allowed = frozenset(_profile_type(walker, url) for t in target.types for url in t.target_profiles)
+    on_item = all(step == "$this" for step in steps)
+
+    def test(walker: Walker, item: Item, frame: Frame) -> bool:
+        values = _values_at(walker, item.value, steps, frame)
+        typed_by_name = on_item and item.type_ref is not None  # a choice element says its type in its name
+        for value in values:
+            found = _type_of(value)
+            if found is None and typed_by_name and item.type_ref is not None:
+                found = item.type_ref.code
+            if found is not None and found in allowed:
+                return True
+        if typed_by_name:
+            return False
+        if values and all(_type_of(v) is None for v in values):
+            raise _Unknown("the type of the value is not known from the instance")
+        return False
+
+    return test
+
+
+def _profile_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], plan: Plan) -> _Test:
+    target = _rule_at(walker, slice_rule, steps, plan)
+    if target is None:
+        return _undecidable("no element at the discriminator path")
+    profiles = [p for t in target.types for p in (t.profiles or t.target_profiles)]
+    if not profiles:
+        return _undecidable("no profile at the discriminator path")
+
+    def test(walker: Walker, item: Item, frame: Frame) -> bool:
+        values = _values_at(walker, item.value, steps, frame)
+        return any(walker.engine.conforms_to(value, url, frame) for value in values for url in profiles)
+
+    return test
+
+
 class SlicingChecks:
+    def __init__(self) -> None:
+        # (id(entry), id(plan)) -> the entry's slice tests: the entry and plan are held by them, so ids stay
+        # theirs. One Engine's definitions are fixed, so what the tests work out from them stays true.
+        self._entries: dict[tuple[int, int], _EntryTests] = {}
+
+    def _tests_of(self, entry: ElementRule, plan: Plan) -> _EntryTests:
+        known = self._entries.get((id(entry), id(plan)))
+        if known is None or known.entry is not entry or known.plan is not plan:
+            known = self._entries[(id(entry), id(plan))] = _EntryTests(entry, plan)
+        return known
+
     def check(
         self, walker: Walker, entry: ElementRule, items: Sequence[Item], loc: Loc, plan: Plan, frame: Frame
     ) -> None:
         slices = entry.slices
         if not slices:
             return
-        discriminators = entry.slicing.discriminators if entry.slicing else ()
+        tests = self._tests_of(entry, plan)
         assigned: list[ElementRule | None] = []
         for item in items:
-            matching = self._matching(walker, item, slices, discriminators, plan, frame)
+            matching = self._matching(walker, item, tests, frame)
             match = matching[0] if matching else None
-            if len(matching) > 1 and discriminators:
+            if len(matching) > 1 and tests.discriminated:
                 walker.report.error(
                     "structure",
                     "slice.ambiguous",
@@ -157,146 +350,23 @@ class SlicingChecks:
         self._unmatched(walker, entry, items, assigned, plan)
         self._order(walker, entry, items, assigned, plan)
 
-    def _matching(
-        self,
-        walker: Walker,
-        item: Item,
-        slices: Sequence[ElementRule],
-        discriminators: Sequence[Discriminator],
-        plan: Plan,
-        frame: Frame,
-    ) -> list[ElementRule]:
+    def _matching(self, walker: Walker, item: Item, tests: _EntryTests, frame: Frame) -> list[ElementRule]:
         """Every slice the item matches; with discriminators, more than one is a fault of the instance."""
         found = []
-        for slice_rule in slices:
-            if self.matches(walker, item, slice_rule, discriminators, plan, frame):
-                found.append(slice_rule)
-                if not discriminators:
+        for slice_tests in tests.slices:
+            if self._matches(walker, item, slice_tests, tests.plan, frame):
+                found.append(slice_tests.slice_rule)
+                if not tests.discriminated:
                     break  # slices told apart only by their whole definitions: the first match decides
         return found
 
-    def matches(
-        self,
-        walker: Walker,
-        item: Item,
-        slice_rule: ElementRule,
-        discriminators: Sequence[Discriminator],
-        plan: Plan,
-        frame: Frame,
-    ) -> bool:
-        if not discriminators:
-            return self._conforms(walker, item, slice_rule, plan, frame)
+    def _matches(self, walker: Walker, item: Item, tests: _SliceTests, plan: Plan, frame: Frame) -> bool:
+        if not tests.discriminated:
+            return self._conforms(walker, item, tests.slice_rule, plan, frame)
         try:
-            return all(self._discriminator(walker, item, slice_rule, d, plan, frame) for d in discriminators)
+            return tests.all_hold(walker, item, frame)
         except _Unknown:
-            return self._conforms(walker, item, slice_rule, plan, frame)
-
-    def _discriminator(
-        self,
-        walker: Walker,
-        item: Item,
-        slice_rule: ElementRule,
-        discriminator: Discriminator,
-        plan: Plan,
-        frame: Frame,
-    ) -> bool:
-        steps = split_path(discriminator.path)
-        values = _values_at(walker, item.value, steps, frame)
-        kind = discriminator.type
-        if kind in ("value", "pattern"):
-            return self._value_matches(walker, values, slice_rule, steps, plan, frame)
-        if kind == "exists":
-            target = _rule_at(walker, slice_rule, steps, plan)
-            if target is None:
-                raise _Unknown("no element at the discriminator path")
-            return bool(values) if target.min > 0 else not values if target.max == 0 else True
-        if kind == "type":
-            return self._type_matches(walker, values, slice_rule, steps, plan, item)
-        if kind == "profile":
-            return self._profile_matches(walker, values, slice_rule, steps, plan, frame)
-        raise _Unknown(f"discriminator type {kind}")
-
-    def _value_matches(
-        self,
-        walker: Walker,
-        values: list[Any],
-        slice_rule: ElementRule,
-        steps: Sequence[str],
-        plan: Plan,
-        frame: Frame,
-    ) -> bool:
-        if steps and steps[-1] == "url" and _extension_url(slice_rule, steps) is not None:
-            url = _extension_url(slice_rule, steps)
-            return any(value == url for value in values)
-        target = _rule_at(walker, slice_rule, steps, plan)
-        if target is None:
-            raise _Unknown("no element at the discriminator path")
-        if target.fixed is not None:
-            return any(fixedpattern.matches_fixed(target.fixed[1], value) for value in values)
-        if target.pattern is not None:
-            return any(fixedpattern.matches_pattern(target.pattern[1], value) for value in values)
-        implied = _descendant_pattern(target)
-        if implied is not None:
-            # Fixed values on the element's children (code.coding.system and .code, say) discriminate too.
-            return any(fixedpattern.matches_pattern(implied, value) for value in values)
-        if not values:
-            raise _Unknown("no value at the discriminator path, and the slice fixes none")
-        if target.binding is not None and target.binding.strength == "required" and target.binding.value_set:
-            verdicts = [walker.engine.bindings.member_of(value, target.binding.value_set) for value in values]
-            if any(v is True for v in verdicts):
-                return True
-            if all(v is False for v in verdicts):
-                return False
-        raise _Unknown("the slice has no fixed value or pattern at the discriminator path")
-
-    def _type_matches(
-        self,
-        walker: Walker,
-        values: list[Any],
-        slice_rule: ElementRule,
-        steps: Sequence[str],
-        plan: Plan,
-        item: Item,
-    ) -> bool:
-        target = _rule_at(walker, slice_rule, steps, plan)
-        if target is None or not target.types:
-            raise _Unknown("no typed element at the discriminator path")
-        allowed = {t.code for t in target.types}
-        if steps and steps[-1] == "resolve()":
-            allowed = {_profile_type(walker, url) for t in target.types for url in t.target_profiles}
-        on_item = all(step == "$this" for step in steps)
-        for value in values:
-            found = _type_of(value)
-            if found is None and on_item and item.type_ref is not None:
-                found = item.type_ref.code  # a choice element says its type in its JSON name
-            if found is not None and found in allowed:
-                return True
-        if on_item and item.type_ref is not None:
-            return False
-        if values and all(_type_of(v) is None for v in values):
-            raise _Unknown("the type of the value is not known from the instance")
-        return False
-
-    def _profile_matches(
-        self,
-        walker: Walker,
-        values: list[Any],
-        slice_rule: ElementRule,
-        steps: Sequence[str],
-        plan: Plan,
-        frame: Frame,
-    ) -> bool:
-        target = _rule_at(walker, slice_rule, steps, plan)
-        if target is None:
-            raise _Unknown("no element at the discriminator path")
-        profiles = [p for t in target.types for p in (t.profiles or t.target_profiles)]
-        if not profiles:
-            raise _Unknown("no profile at the discriminator path")
-        for value in values:
-            for url in profiles:
-                if walker.engine.conforms_to(value, url, frame):
-                    return True
-        return False
+            return self._conforms(walker, item, tests.slice_rule, plan, frame)
 
     @staticmethod
     def _conforms(walker: Walker, item: Item, slice_rule: ElementRule, plan: Plan, frame: Frame) -> bool:
@@ -307,16 +377,15 @@ class SlicingChecks:
         trial.fixed_and_pattern(item.value, slice_rule, item.loc, plan)
         return not sandbox.has_errors
 
+    @staticmethod
     def _validate_in_slice(
-        self, walker: Walker, item: Item, slice_rule: ElementRule, plan: Plan, frame: Frame
+        walker: Walker, item: Item, slice_rule: ElementRule, plan: Plan, frame: Frame
     ) -> None:
+        # Re-slices of the slice are checked when the caller visits them.
         if slice_rule.children or slice_rule.fixed or slice_rule.pattern or _has_own_profile(slice_rule):
             walker.value(_retype(item, item.type_ref or _single_type(slice_rule)), slice_rule, plan, frame)
         else:
             walker.fixed_and_pattern(item.value, slice_rule, item.loc, plan)
-        if slice_rule.slices:
-            return  # re-slices are checked when the caller visits them
-        return
 
     def _slice_counts(
         self,
@@ -326,8 +395,11 @@ class SlicingChecks:
         loc: Loc,
         plan: Plan,
     ) -> None:
+        counts: dict[int, int] = {}
+        for match in assigned:
+            counts[id(match)] = counts.get(id(match), 0) + 1
         for slice_rule in slices:
-            count = sum(1 for match in assigned if match is slice_rule)
+            count = counts.get(id(slice_rule), 0)
             if count < slice_rule.min:
                 walker.report.error(
                     "structure",
@@ -388,8 +460,8 @@ class SlicingChecks:
         plan: Plan,
     ) -> None:
         slicing = entry.slicing
-        if slicing is None:
-            return
+        if slicing is None or not (slicing.ordered or slicing.rules == "openAtEnd"):
+            return  # neither rule applies: where each item stands does not matter
         positions = [
             entry.slices.index(match) if match is not None else len(entry.slices) for match in assigned
         ]
