@@ -84,6 +84,10 @@ class Walker:
         # id() of each resource walked -> the explicit profile sets it was walked with (the payload is
         # alive for the whole walk, so ids are stable).
         self._walked: dict[int, frozenset[str] | list[frozenset[str]]] = {}
+        # The objects the walks of the current resource went through, and in which of them (see
+        # `_walked_before`); None while a resource is walked once, as nothing is skipped then.
+        self._objects: dict[tuple[Any, ...], int] | None = None
+        self._walk_number = 0
 
     # ------------------------------------------------------------------ resources
 
@@ -117,13 +121,19 @@ class Walker:
             # Walked more than once (profiles, then the base): the walks share their invariant verdicts.
             verdicts={} if profiles else None,
         )
-        for plan in profiles:
-            self._against(resource, plan, loc, inner)
-        # A profile's snapshot should hold every rule of its base, but a generated or hand-made one may
-        # not, and the profile walk does not reach everything the base walk does: the base is always
-        # walked. As in the HL7 validator, an issue is repeated only when its definition words it apart
-        # (a cardinality error names its profile); an invariant's is the same whichever walk finds it.
-        self._against(resource, base, loc, inner)
+        outer = self._objects, self._walk_number
+        self._objects = {} if profiles else None
+        try:
+            for number, plan in enumerate((*profiles, base)):
+                # A profile's snapshot should hold every rule of its base, but a generated or hand-made
+                # one may not, and the profile walk does not reach everything the base walk does: the
+                # base is always walked. As in the HL7 validator, an issue is repeated only when its
+                # definition words it apart (a cardinality error names its profile); an invariant's is
+                # the same whichever walk finds it.
+                self._walk_number = number
+                self._against(resource, plan, loc, inner)
+        finally:
+            self._objects, self._walk_number = outer  # a nested resource's walks end inside ours
         self.engine.resource_rules(self, resource, loc, inner)
 
     def _already_walked(
@@ -303,6 +313,8 @@ class Walker:
     ) -> None:
         if children is None:
             children, plan = self.children_of(rule, type_ref, plan)
+        if self._objects is not None and self._walked_before(obj, children, plan, loc, resource_root):
+            return
         table = self.engine.child_tables.of(children)
         visit, unknown = table.to_visit(obj)
         claimed: set[str] = set()
@@ -310,6 +322,31 @@ class Walker:
             self.child(obj, child, loc, plan, frame, table, claimed)
         if unknown:
             self._unknown_properties(unknown, table, claimed, loc, is_resource=resource_root)
+
+    def _walked_before(
+        self, obj: Mapping[str, Any], children: list[ElementRule], plan: Plan, loc: Loc, root: bool
+    ) -> bool:
+        """Did an earlier walk of this resource go through this object with these same child rules?
+
+        Below the elements a profile unfolds, its walk and the base walk take their child rules from the
+        same datatype definitions (a Patient profile that leaves `name` alone walks HumanName's rules, as
+        the base walk does): the later walk would find exactly the issues the earlier one reported, and
+        the report keeps one of each. So it is skipped. What the walk of an object depends on is in the
+        key: the object, its child rules and their definition, and what its place tells its children
+        (name, index, the element's path and type, read by extension contexts). Only an earlier walk
+        counts: one walk may reach an object twice (a slice, then its entry), and walks both.
+        """
+        objects = self._objects
+        assert objects is not None
+        key = (
+            id(obj), id(children), id(plan), loc.name, loc.json_key, loc.index,
+            loc.rule_path, loc.base_path, loc.type_code, root,
+        )  # fmt: skip
+        walk = objects.get(key)
+        if walk is None:
+            objects[key] = self._walk_number
+            return False
+        return walk < self._walk_number
 
     def _disallowed_choice_types(
         self,

@@ -1,0 +1,96 @@
+"""A resource walked against a profile and its base: the later walk skips what the earlier one covered.
+
+Below the elements a profile unfolds, both walks take their rules from the same datatype definitions, so
+the later walk would only repeat issues the report already holds. These tests hold the skip to that: the
+issues are those of both walks, an object met at two places is reported at both, and the skip happens.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+
+from conformance.context import Context
+from conformance.definitions.plan import ElementRule
+from conformance.validation import ValidationOptions, Validator
+from conformance.validation.childtable import ChildTable, ChildTables
+
+BODY_WEIGHT = "http://hl7.org/fhir/StructureDefinition/bodyweight"
+
+
+def _body_weight(note: list[Any]) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [
+            {
+                "coding": [
+                    {
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "vital-signs",
+                    }
+                ]
+            }
+        ],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
+        "subject": {"reference": "Patient/p"},
+        "effectiveDateTime": "2024-01-01",
+        "valueQuantity": {"value": 70, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
+        "note": note,
+    }
+
+
+def _problems(validator: Validator, resource: dict[str, Any], profiles: Sequence[str] = ()) -> set[str]:
+    outcome = validator.validate(resource, profiles=list(profiles))
+    return {f"{issue.severity.value} {issue.location} {issue.message_id}" for issue in outcome.issues}
+
+
+def test_an_object_shared_by_two_places_is_reported_at_both(r4_validator: Validator) -> None:
+    # A library caller may put one dict at two places; each place has its own issues in every walk.
+    wrong = {"text": 5, "authorString": ["x"]}
+    problems = _problems(r4_validator, _body_weight([wrong, wrong]), [BODY_WEIGHT])
+    for index in (0, 1):
+        assert f"error Observation.note[{index}].text type.json-type" in problems
+        assert f"error Observation.note[{index}].author structure.array-not-allowed" in problems
+
+
+def test_issues_below_what_the_profile_unfolds_are_those_of_the_base_walk(r4_context: Context) -> None:
+    # The body weight code implies the profile: without implied profiles the base is walked alone.
+    validator = Validator(r4_context, options=ValidationOptions(implied_profiles=False))
+    resource = _body_weight([{"text": 5}, {"text": "ok", "authorReference": {"reference": 7}}])
+    with_profile = _problems(validator, copy.deepcopy(resource), [BODY_WEIGHT])
+    base_only = _problems(validator, copy.deepcopy(resource))
+    in_notes = {problem for problem in base_only if ".note[" in problem}
+    assert in_notes  # the payload has faults there
+    assert {problem for problem in with_profile if ".note[" in problem} == in_notes
+
+
+@pytest.fixture
+def annotation_visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many objects are visited with Annotation's own child rules."""
+    visits: list[int] = []
+    real_of = ChildTables.of
+
+    def counting_of(self: ChildTables, rules: Sequence[ElementRule]) -> ChildTable:
+        if rules and rules[0].path.startswith("Annotation."):
+            visits.append(1)
+        return real_of(self, rules)
+
+    monkeypatch.setattr(ChildTables, "of", counting_of)
+    return visits
+
+
+def test_the_base_walk_skips_a_subtree_the_profile_walk_covered(
+    r4_validator: Validator, annotation_visits: list[int]
+) -> None:
+    r4_validator.validate(_body_weight([{"text": "a"}, {"text": "b"}]), profiles=[BODY_WEIGHT])
+    assert len(annotation_visits) == 2  # each note once, in the profile walk; not again in the base walk
+
+
+def test_a_resource_walked_once_is_walked_once(r4_context: Context, annotation_visits: list[int]) -> None:
+    plain = Validator(r4_context, options=ValidationOptions(implied_profiles=False))
+    plain.validate(_body_weight([{"text": "a"}, {"text": "b"}]))
+    assert len(annotation_visits) == 2
