@@ -25,7 +25,7 @@ _EXT_MIN_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-minOccu
 _EXT_MAX_OCCURS = "http://hl7.org/fhir/StructureDefinition/questionnaire-maxOccurs"
 
 # The response items that answer one Questionnaire item, with their paths.
-Present = list[tuple[JsonPath, Mapping[str, Any]]]
+_Present = list[tuple[JsonPath, Mapping[str, Any]]]
 
 
 class ResponseChecker:
@@ -70,9 +70,9 @@ class ResponseChecker:
         owner_path: JsonPath,
         definitions: tuple[Item, ...],
         frames: Frames,
-    ) -> dict[str, Present]:
+    ) -> dict[str, _Present]:
         positions = self._positions_of(definitions)
-        matched: dict[str, Present] = {}
+        matched: dict[str, _Present] = {}
         last = -1
         for index, item in entries:
             path = (*owner_path, "item", index)
@@ -114,7 +114,7 @@ class ResponseChecker:
     # -- one Questionnaire item against the response items that answer it -------------------------------
 
     def _check_definition(
-        self, definition: Item, present: Present, frames: Frames, report_path: JsonPath
+        self, definition: Item, present: _Present, frames: Frames, report_path: JsonPath
     ) -> None:
         enabled = self.enable_when.is_enabled(definition, frames)
         if not present:
@@ -137,7 +137,7 @@ class ResponseChecker:
         elif definition.is_group:
             self._check_occurrences(definition, 0, report_path)
 
-    def _check_not_enabled(self, definition: Item, present: Present) -> None:
+    def _check_not_enabled(self, definition: Item, present: _Present) -> None:
         for path, item in present:
             if mappings(item.get("answer")) or mappings(item.get("item")):
                 self.log.report("not-enabled", path, item=definition.link_id)
