@@ -8,6 +8,7 @@ validator, since it repeats the differential's element ids by design.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from decimal import Decimal
 from typing import Any
 
 Path = tuple[str | int, ...]
@@ -32,28 +33,37 @@ def _scoped_duplicates(resource: Mapping[str, Any]) -> list[tuple[str, Path]]:
     return found
 
 
+_LEAVES = frozenset({str, int, float, bool, type(None), Decimal})
+"""The types of JSON's scalar values: nothing below them can carry an id."""
+
+
 def _has_repeated_id(resource: Mapping[str, Any]) -> bool:
     """Does any element id occur twice anywhere below the resource (nested resources and scopes included)?
 
     A quick over-approximation of `duplicate_ids`: when it says no, there is no duplicate in any scope.
+    Asked of every resource, and every value of the resource passes through it: scalars are left behind
+    by one set lookup on their type, dicts are told apart from other mappings by their exact type first.
     """
     seen: set[str] = set()
     pending: list[Any] = [resource]
+    take, add = pending.pop, pending.extend  # bound once: called for every object and array
     root = True
     while pending:
-        node = pending.pop()
-        if isinstance(node, list):
-            pending.extend(node)
-            continue
-        if not isinstance(node, Mapping):
-            continue
-        element_id = node.get("id")
-        if not root and isinstance(element_id, str) and element_id:
-            if element_id in seen:
-                return True
-            seen.add(element_id)
+        node = take()
+        if type(node) is not dict:  # the common case first: a JSON object
+            if isinstance(node, list):
+                add([value for value in node if value.__class__ not in _LEAVES])
+                continue
+            if not isinstance(node, Mapping):
+                continue
+        if not root:
+            element_id = node.get("id")
+            if isinstance(element_id, str) and element_id:
+                if element_id in seen:
+                    return True
+                seen.add(element_id)
         root = False
-        pending.extend(value for value in node.values() if isinstance(value, Mapping | list))
+        add([value for value in node.values() if value.__class__ not in _LEAVES])
     return False
 
 
