@@ -25,11 +25,16 @@ CHECKED_STRENGTHS = frozenset({"required", "extensible"})
 REPORTED_BY_STRENGTH = frozenset({"terminology.system-undetermined"})
 
 
+def _is_object(value: Any) -> bool:
+    # A JSON object is a dict: told by its exact type before the slower abstract Mapping test.
+    return type(value) is dict or isinstance(value, Mapping)
+
+
 def _codings(value: Any, type_code: str) -> list[Mapping[str, Any]]:
-    if type_code == "CodeableConcept" and isinstance(value, Mapping):
+    if type_code == "CodeableConcept" and _is_object(value):
         codings = value.get("coding")
-        return [c for c in codings if isinstance(c, Mapping)] if isinstance(codings, list) else []
-    if type_code in ("Coding", "Quantity") and isinstance(value, Mapping):
+        return [c for c in codings if _is_object(c)] if isinstance(codings, list) else []
+    if type_code in ("Coding", "Quantity") and _is_object(value):
         return [value] if "code" in value else []
     if isinstance(value, str):
         return [{"code": value}]
@@ -83,7 +88,7 @@ class BindingChecks:
         plan: Plan,
         frame: Frame,
     ) -> None:
-        if type_ref.code == "Identifier" and isinstance(value, Mapping):
+        if type_ref.code == "Identifier" and _is_object(value):
             self._identifier(walker, value, loc)
         binding = rule.binding
         if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
@@ -96,9 +101,12 @@ class BindingChecks:
         result = self._result(binding.value_set, codings, type_ref.code)
         if result is None:
             return
-        where = _Where(walker, loc, plan, rule)
-        self._findings(result, where)
+        findings = getattr(result, "issues", ()) or ()
         status = str(result.status)
+        if not findings and status not in ("unknown", "invalid"):
+            return  # a member with nothing more to say: the most common answer, which reports nothing
+        where = _Where(walker, loc, plan, rule)
+        self._findings(findings, where)
         if status == "unknown":
             walker.report.info(
                 "informational",
@@ -127,9 +135,9 @@ class BindingChecks:
             return None
 
     @staticmethod
-    def _findings(result: Any, where: _Where) -> None:
+    def _findings(findings: Sequence[Any], where: _Where) -> None:
         """What the code systems say beside membership: wrong displays, inactive codes, bad check digits."""
-        for finding in getattr(result, "issues", ()) or ():
+        for finding in findings:
             if finding.message_id in REPORTED_BY_STRENGTH:
                 continue
             where.walker.report.add(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import weakref
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -113,7 +114,7 @@ def _implied_type(
     walker: Walker,
     reference: str,
     named_type: str,
-    allowed: set[str],
+    allowed: AbstractSet[str],
     loc: Loc,
     plan: Plan,
     rule: ElementRule,
@@ -137,7 +138,7 @@ def _implied_type(
     )
 
 
-def _specialises_one_of(walker: Walker, resource_type: str, allowed: set[str]) -> bool:
+def _specialises_one_of(walker: Walker, resource_type: str, allowed: AbstractSet[str]) -> bool:
     """Is `resource_type`, or a type it specialises (DomainResource, Resource), among the allowed types?"""
     current: str | None = resource_type
     seen: set[str] = set()
@@ -156,7 +157,34 @@ def _needs_target(type_ref: TypeRef) -> bool:
     return any(not url.startswith(CORE_PREFIX) for url in type_ref.target_profiles)
 
 
+@dataclass(frozen=True)
+class _Targets:
+    """What a Reference type's target profiles allow: fixed by the definitions, so worked out once."""
+
+    allowed: frozenset[str]
+    """The resource types the target profiles constrain."""
+    unknown: tuple[str, ...]
+    """The target profiles that cannot be found."""
+    needs_target: bool
+    """Whether a target profile says more than its resource type (only a resolved target can show it)."""
+
+    @classmethod
+    def of(cls, walker: Walker, type_ref: TypeRef) -> _Targets:
+        allowed, unknown = _target_types(walker, type_ref)
+        return cls(frozenset(allowed), tuple(unknown), _needs_target(type_ref))
+
+
 class ReferenceChecks:
+    def __init__(self) -> None:
+        # Target profile lists (text from the definitions of one Engine) -> what they allow.
+        self._targets: dict[tuple[str, ...], _Targets] = {}
+
+    def _targets_of(self, walker: Walker, type_ref: TypeRef) -> _Targets:
+        known = self._targets.get(type_ref.target_profiles)
+        if known is None:
+            known = self._targets[type_ref.target_profiles] = _Targets.of(walker, type_ref)
+        return known
+
     def check(
         self,
         walker: Walker,
@@ -170,13 +198,14 @@ class ReferenceChecks:
         reference = value.get("reference")
         if not isinstance(reference, str):
             return
-        allowed, unknown_profiles = _target_types(walker, type_ref)
+        targets = self._targets_of(walker, type_ref)
+        allowed = targets.allowed
         named_type = _named_resource_type(walker, reference)
         target = self._resolve(walker, value, reference, named_type, frame)
         if reference.startswith("#"):
             self._contained(walker, reference, target, loc)
         elif target is None:
-            self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=_needs_target(type_ref))
+            self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=targets.needs_target)
             if named_type is not None and walker.engine.options.assume_valid_rest_references:
                 _implied_type(walker, reference, named_type, allowed, loc, plan, rule)
         found_type = target.get("resourceType") if isinstance(target, Mapping) else named_type
@@ -196,7 +225,7 @@ class ReferenceChecks:
                 loc,
             )
         if target is not None:
-            for url in unknown_profiles:
+            for url in targets.unknown:
                 # A defect of the profile set, not of the payload: said, but it does not fail the payload.
                 walker.report.warning(
                     "not-found",
