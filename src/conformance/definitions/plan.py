@@ -14,6 +14,7 @@ from functools import cached_property
 from typing import Any
 
 from conformance.definitions.elements import string_tuple
+from conformance.fhirversion import FhirVersion
 
 FHIR_TYPE_EXTENSION = "http://hl7.org/fhir/StructureDefinition/structuredefinition-fhir-type"
 REGEX_EXTENSIONS = (
@@ -204,6 +205,11 @@ class Plan:
     def canonical(self) -> str:
         # Cached: every issue a profile gives names it, and one string per issue adds up in a large payload.
         return f"{self.url}|{self.version}" if self.version else self.url
+
+    @cached_property
+    def release(self) -> FhirVersion | None:
+        """The FHIR version the definition declares (None when it declares none we know)."""
+        return FhirVersion.of_release(self.fhir_version) if self.fhir_version else None
 
     def element(self, element_id_or_path: str) -> ElementRule | None:
         return self.by_id.get(element_id_or_path)

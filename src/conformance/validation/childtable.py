@@ -15,9 +15,11 @@ from typing import Any
 
 from conformance.definitions.plan import ElementRule
 
+_KEYS_KEPT = 256
+
 
 class ChildTable:
-    __slots__ = ("_always", "_by_key", "_choices", "_names", "rules")
+    __slots__ = ("_always", "_by_key", "_choice_hits", "_choices", "_names", "rules")
 
     def __init__(self, rules: Sequence[ElementRule]) -> None:
         self.rules = rules
@@ -36,6 +38,9 @@ class ChildTable:
         # A choice element meets keys of types it does not allow (`valueString` where only `valueQuantity`
         # is allowed): its visit reports them, so a key that only looks like one of its names visits it.
         self._choices = tuple((rule.base_name, index) for index, rule in enumerate(rules) if rule.is_choice)
+        # The choices an unknown key looks like, per key: the same few keys recur (`resourceType` at every
+        # resource's root). Bounded, as the keys come from payloads.
+        self._choice_hits: dict[str, tuple[int, ...]] = {}
 
     def names(self, name: str) -> bool:
         """Is this the JSON name of a child rule itself (`birthDate`; not its `_birthDate` sibling)?"""
@@ -58,14 +63,21 @@ class ChildTable:
                 continue
             unknown.append(key)
             if self._choices and isinstance(key, str):
-                visit.update(self._choice_named(key))
+                visit.update(self._choices_named(key))
         rules = self.rules
         return [rules[index] for index in sorted(visit)], unknown
 
-    def _choice_named(self, key: str) -> Iterable[int]:
-        for base, index in self._choices:
-            if key.startswith(base) and key[len(base) : len(base) + 1].isupper():
-                yield index
+    def _choices_named(self, key: str) -> tuple[int, ...]:
+        hits = self._choice_hits.get(key)
+        if hits is None:
+            hits = tuple(
+                index
+                for base, index in self._choices
+                if key.startswith(base) and key[len(base) : len(base) + 1].isupper()
+            )
+            if len(self._choice_hits) < _KEYS_KEPT:
+                self._choice_hits[key] = hits
+        return hits
 
 
 class ChildTables:

@@ -25,15 +25,19 @@ ELEMENT_INVARIANT = "ele-1"
 
 
 class _Prepared(NamedTuple):
-    """One constraint ready to check: its compiled expression, or why it cannot be compiled."""
+    """One constraint ready to check: its compiled expression, or why it cannot be compiled; and the
+    expression as evaluated (a key's correction may change the published text)."""
 
     constraint: Constraint
     compiled: Any
     broken: str | None
+    text: str
 
 
-# What the checks of one element need that depends only on its rule and type: computed once.
-_ElementInvariants = tuple[tuple[_Prepared, ...], str]
+# What the checks of one element need that depends only on its rule and type: computed once. Kept with
+# the rule and type they were made for: the key is their identities (a TypeRef hashes every field).
+_ElementInvariants = tuple[ElementRule, TypeRef | None, tuple[_Prepared, ...], str]
+_PrimitiveInvariants = tuple[ElementRule, TypeRef, tuple[_Prepared, ...]]
 
 
 class InvariantChecks:
@@ -42,8 +46,8 @@ class InvariantChecks:
         self._broken: dict[str, str] = {}
         # Keyed by the rule object itself (rules compare by identity and live as long as the definitions,
         # as this object does) and the type: the merged, compiled constraints and the focus type.
-        self._elements: dict[tuple[ElementRule, TypeRef | None], _ElementInvariants] = {}
-        self._primitives: dict[tuple[ElementRule, TypeRef], tuple[_Prepared, ...]] = {}
+        self._elements: dict[tuple[int, int], _ElementInvariants] = {}
+        self._primitives: dict[tuple[int, int], _PrimitiveInvariants] = {}
 
     def check(
         self,
@@ -55,13 +59,13 @@ class InvariantChecks:
         plan: Plan,
         frame: Frame,
     ) -> None:
-        key = (rule, type_ref)
+        key = (id(rule), id(type_ref))
         found = self._elements.get(key)
-        if found is None:
+        if found is None or found[0] is not rule or found[1] is not type_ref:
             constraints = self._prepare(_element_constraints(walker, rule, type_ref))
-            found = self._elements[key] = (constraints, _focus_type(rule, type_ref))
-        prepared, focus_type = found
-        for one in prepared:
+            found = self._elements[key] = (rule, type_ref, constraints, _focus_type(rule, type_ref))
+        focus_type = found[3]
+        for one in found[2]:
             self._one(walker, one, focus, focus_type, loc, plan, rule, frame)
 
     def check_primitive(
@@ -80,10 +84,12 @@ class InvariantChecks:
         ele-1 is left out: a primitive with neither a value nor extensions already has its structure
         error, and one with either satisfies it.
         """
-        key = (rule, type_ref)
-        prepared = self._primitives.get(key)
-        if prepared is None:
-            prepared = self._primitives[key] = self._prepare(_primitive_constraints(walker, rule, type_ref))
+        key = (id(rule), id(type_ref))
+        found = self._primitives.get(key)
+        if found is None or found[0] is not rule or found[1] is not type_ref:
+            constraints = self._prepare(_primitive_constraints(walker, rule, type_ref))
+            found = self._primitives[key] = (rule, type_ref, constraints)
+        prepared = found[2]
         if not prepared:
             return
         focus = Primitive(value, extra) if isinstance(extra, dict) else value
@@ -94,14 +100,14 @@ class InvariantChecks:
         return tuple(self._compile(constraint) for constraint in constraints if constraint.expression)
 
     def _compile(self, constraint: Constraint) -> _Prepared:
+        expression = constraint.expression or ""
         if self.fhirpath is None:
-            return _Prepared(constraint, None, "no FHIRPath engine is available")
+            return _Prepared(constraint, None, "no FHIRPath engine is available", expression)
         try:
-            return _Prepared(
-                constraint, self.fhirpath.compile(constraint.expression, key=constraint.key), None
-            )
+            compiled = self.fhirpath.compile(expression, key=constraint.key)
         except Exception as exc:  # an engine gap must never crash validation
-            return _Prepared(constraint, None, _first_line(exc))
+            return _Prepared(constraint, None, _first_line(exc), expression)
+        return _Prepared(constraint, compiled, None, getattr(compiled, "effective_text", expression))
 
     def _one(
         self,
@@ -150,8 +156,7 @@ class InvariantChecks:
         verdicts = frame.verdicts
         if verdicts is None or type(focus) is not dict:
             return self._evaluate(walker, prepared, focus, focus_type, loc, frame)
-        # The expression as evaluated (a key's correction may change the published text).
-        key = (id(focus), getattr(prepared.compiled, "effective_text", ""), focus_type)
+        key = (id(focus), prepared.text, focus_type)
         verdict = verdicts.get(key)
         if verdict is None:
             verdict = self._evaluate(walker, prepared, focus, focus_type, loc, frame)

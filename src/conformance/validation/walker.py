@@ -182,11 +182,11 @@ class Walker:
                     loc,
                     profile=url,
                 )
-            elif plan not in plans:
+            elif all(plan is not known for known in plans):  # by identity: Plans compare every field
                 self._other_fhir_version(plan, loc)
                 plans.append(plan)
         implied = self._implied_profile(resource, base, loc)
-        if implied is not None and implied not in plans:
+        if implied is not None and all(implied is not known for known in plans):
             plans.append(implied)
         return plans
 
@@ -211,7 +211,7 @@ class Walker:
 
     def _other_fhir_version(self, plan: Plan, loc: Loc) -> None:
         """A profile written for another FHIR version is still validated against, as by the HL7 validator."""
-        declared = FhirVersion.of_release(plan.fhir_version) if plan.fhir_version else None
+        declared = plan.release
         if declared is None or declared is self.definitions.fhir_version:
             return
         self.report.warning(
