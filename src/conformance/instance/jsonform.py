@@ -20,7 +20,7 @@ from array import array
 from collections.abc import Iterator, Mapping
 from decimal import Decimal
 from itertools import accumulate
-from typing import Any
+from typing import Any, NamedTuple
 
 from conformance.instance.issues import error, fatal, too_many_nodes, warning
 from conformance.instance.jsonscan import (
@@ -39,12 +39,13 @@ _UTF8_BOM = b"\xef\xbb\xbf"
 _DEPTH_STEP = bytes.maketrans(b"{[}]", b"\x01\x01\xff\xff")
 _STRUCTURE = b'{}[],"'
 _NOT_STRUCTURE = bytes(byte for byte in range(256) if byte not in _STRUCTURE)
-_NOT_OPENER = bytes(byte for byte in range(256) if byte not in b"{[")
 _CHUNK = 1 << 16
 _SKELETON_CHUNK = 1 << 20
 _COMPRESSED_ABOVE = 1 << 20
 _BACKSLASH = ord("\\")
 _INTERNED_LENGTH = 64
+_INTERNED_ABOVE = 1 << 16
+"""Texts longer than this (in characters) share one copy of each short string (see `_interned_pairs`)."""
 _intern = sys.intern
 
 
@@ -57,8 +58,17 @@ class _NonFinite(ValueError):
 
 
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    # Short strings (codes, systems, units, dates, names) repeat across a payload: one shared copy of each
-    # takes about a fifth off the tree of a large Bundle. Interned strings are freed with their last user.
+    # Called for every object of every payload: the dict is built by the C constructor.
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        raise _DuplicateKey
+    return obj
+
+
+def _interned_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    # Short strings (codes, systems, units, dates, names) repeat across a large payload: one shared copy of
+    # each takes about a fifth off the tree of a large Bundle. Interned strings are freed with their last
+    # user. A small payload's tree is let go after its walk, so there it would only cost time.
     obj = {
         key: _intern(value) if type(value) is str and len(value) <= _INTERNED_LENGTH else value
         for key, value in pairs
@@ -78,12 +88,21 @@ def _decoder(pairs: Any, *, strict: bool) -> json.JSONDecoder:
     )
 
 
-# The decoders hold no per-call state, so one of each serves every thread. The `loose` pair accepts raw
+class _Decoders(NamedTuple):
+    """The decoder that refuses duplicate keys, and the one that keeps the last value of each."""
+
+    unique: json.JSONDecoder
+    last_wins: json.JSONDecoder
+
+
+# The decoders hold no per-call state, so one of each serves every thread. The `loose` ones accept raw
 # control characters in strings, as the HL7 validator does; they then get a warning.
-_STRICT = _decoder(_unique_pairs, strict=True)
 _LAST_WINS = _decoder(dict, strict=True)
-_LOOSE_STRICT = _decoder(_unique_pairs, strict=False)
 _LOOSE_LAST_WINS = _decoder(dict, strict=False)
+_STRICT = _Decoders(_decoder(_unique_pairs, strict=True), _LAST_WINS)
+_LOOSE = _Decoders(_decoder(_unique_pairs, strict=False), _LOOSE_LAST_WINS)
+_INTERNED_STRICT = _Decoders(_decoder(_interned_pairs, strict=True), _LAST_WINS)
+_INTERNED_LOOSE = _Decoders(_decoder(_interned_pairs, strict=False), _LOOSE_LAST_WINS)
 _CONTROL_ERROR = "Invalid control character"
 
 
@@ -172,19 +191,20 @@ def _byte_position(data: bytes, offset: int) -> Position:
 
 def _load(text: str) -> tuple[Any, bool, bool]:
     """The value, whether keys were duplicated, and whether raw control characters had to be accepted."""
+    large = len(text) > _INTERNED_ABOVE
     try:
-        return *_load_with(text, _STRICT, _LAST_WINS), False
+        return *_load_with(text, _INTERNED_STRICT if large else _STRICT), False
     except json.JSONDecodeError as exc:
         if not exc.msg.startswith(_CONTROL_ERROR):
             raise
-    return *_load_with(text, _LOOSE_STRICT, _LOOSE_LAST_WINS), True
+    return *_load_with(text, _INTERNED_LOOSE if large else _LOOSE), True
 
 
-def _load_with(text: str, strict: json.JSONDecoder, last_wins: json.JSONDecoder) -> tuple[Any, bool]:
+def _load_with(text: str, decoders: _Decoders) -> tuple[Any, bool]:
     try:
-        return strict.decode(text), False
+        return decoders.unique.decode(text), False
     except _DuplicateKey:
-        return last_wins.decode(text), True
+        return decoders.last_wins.decode(text), True
 
 
 def _structure_problem(text: str, raw: bytes | None, limits: Limits) -> Issue | None:
@@ -242,7 +262,8 @@ def _skeleton_deeper_than(skeleton: bytes, limit: int) -> bool:
 
 def _nesting_problem(value: Any, text: str, raw: bytes | None, limits: Limits) -> Issue | None:
     """Nesting deeper than the limit in a parsed value (the C parser itself stops near 1000 levels)."""
-    openers = len(raw.translate(None, _NOT_OPENER)) if raw is not None else text.count("{") + text.count("[")
+    # Counted in C without a copy: every payload pays this, and few have more openers than the limit.
+    openers = raw.count(b"{") + raw.count(b"[") if raw is not None else text.count("{") + text.count("[")
     if openers <= limits.max_depth or not _deeper_than(value, limits.max_depth):
         return None
     return _too_deep(text, limits)
