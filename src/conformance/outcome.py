@@ -103,6 +103,20 @@ class Issue:
         return data
 
 
+def _in_order(issues: tuple[Issue, ...]) -> bool:
+    """Whether the issues are sorted already (as a walk in text order finds them): then sorting, which holds
+    a key for every issue at once, can be skipped; the order is the same either way, sorting being stable."""
+    keys = map(Issue.sort_key, issues)
+    previous = next(keys, None)
+    if previous is None:
+        return True
+    for key in keys:
+        if key < previous:
+            return False
+        previous = key
+    return True
+
+
 @dataclass(frozen=True)
 class NotChecked:
     """A rule that was in scope but could not be evaluated, and why."""
@@ -130,9 +144,9 @@ class Outcome:
         not_checked: Iterable[NotChecked] = (),
         source: str | None = None,
     ) -> Outcome:
-        unique = dict.fromkeys(issues)
+        unique = tuple(dict.fromkeys(issues))
         return cls(
-            issues=tuple(sorted(unique, key=Issue.sort_key)),
+            issues=unique if _in_order(unique) else tuple(sorted(unique, key=Issue.sort_key)),
             profiles=tuple(dict.fromkeys(profiles)),
             not_checked=tuple(dict.fromkeys(not_checked)),
             source=source,

@@ -81,13 +81,35 @@ def operation_outcome_document(results: Sequence[PayloadResult]) -> dict[str, An
 
 
 def _bundle_entry(result: PayloadResult) -> dict[str, Any]:
+    return {"fullUrl": _entry_full_url(result), "resource": result.outcome.to_operation_outcome()}
+
+
+def _entry_full_url(result: PayloadResult) -> str:
     uri = Path(result.source).resolve().as_uri()
-    full_url = uri if result.line is None else f"{uri}#line={result.line}"
-    return {"fullUrl": full_url, "resource": result.outcome.to_operation_outcome()}
+    return uri if result.line is None else f"{uri}#line={result.line}"
 
 
-def _dumps(document: dict[str, Any]) -> str:
+def _dumps(document: Any) -> str:
     return json.dumps(document, indent=2, ensure_ascii=False)
+
+
+def _write_operation_outcome(outcome: Outcome, stream: IO[str], indent: str) -> None:
+    """`_dumps(outcome.to_operation_outcome())`, each line after the first indented by `indent`, written
+    issue by issue: a payload with an issue in each of 200,000 entries never has its whole document (or
+    a dict for each issue) in memory at once. JSON strings hold no raw line breaks, so indenting every
+    line of an issue's text is exact."""
+    if not outcome.issues:  # the document says so in an issue of its own: small, written whole
+        stream.write(_dumps(outcome.to_operation_outcome()).replace("\n", "\n" + indent))
+        return
+    inner = indent + "  "
+    item = inner + "  "
+    stream.write(f'{{\n{inner}"resourceType": "OperationOutcome",\n{inner}"issue": [')
+    separator = "\n"
+    for issue in outcome.issues:
+        text = _dumps(issue.to_operation_outcome_issue())
+        stream.write(separator + item + text.replace("\n", "\n" + item))
+        separator = ",\n"
+    stream.write(f"\n{inner}]\n{indent}}}")
 
 
 class JsonStream:
@@ -116,12 +138,16 @@ class JsonStream:
         self.tally.count(result)
 
     def _write_entry(self, result: PayloadResult) -> None:
-        text = _dumps(_bundle_entry(result))
-        self._stream.write(_ENTRY_INDENT + text.replace("\n", "\n" + _ENTRY_INDENT))
+        uri = _entry_full_url(result)
+        inner = _ENTRY_INDENT + "  "
+        self._stream.write(f'{_ENTRY_INDENT}{{\n{inner}"fullUrl": {_dumps(uri)},\n{inner}"resource": ')
+        _write_operation_outcome(result.outcome, self._stream, inner)
+        self._stream.write(f"\n{_ENTRY_INDENT}}}")
 
     def close(self) -> None:
         if self._first is not None:
-            self._stream.write(_dumps(operation_outcome_document([self._first])) + "\n")
+            _write_operation_outcome(self._first.outcome, self._stream, "")
+            self._stream.write("\n")
         elif self.tally.payloads == 0:
             self._stream.write(_dumps(operation_outcome_document([])) + "\n")
         else:
