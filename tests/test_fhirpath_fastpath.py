@@ -124,6 +124,27 @@ def test_fast_path_agrees_with_fhirpathpy(
 
 
 @pytest.mark.parametrize("version", list(FhirVersion), ids=str)
+@settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(focus=st.one_of(_objects(json_values), resources), focus_type=focus_types)
+def test_object_verdict_is_the_general_evaluations_where_it_answers(
+    version: FhirVersion, focus: dict[str, Any], focus_type: str | None
+) -> None:
+    compiled = ENGINES[version].compile(ELE_1)
+    assert compiled.object_verdict is not None
+    quick = compiled.object_verdict(focus)
+    general = compiled.evaluate_general(focus, focus_type=focus_type)
+    assert quick is None or [quick] == general
+    if not any(key.startswith("_") for key in focus):
+        assert quick is not None  # it answers for every object without `_name` keys
+
+
+def test_only_expressions_decided_by_the_object_alone_have_an_object_verdict() -> None:
+    engine = ENGINES[FhirVersion.R4]
+    assert engine.compile(EXT_1).object_verdict is None
+    assert FhirPathEngine(FhirVersion.R4, fast_paths=False).compile(ELE_1).object_verdict is None
+
+
+@pytest.mark.parametrize("version", list(FhirVersion), ids=str)
 @pytest.mark.parametrize("text", FAST_TEXTS)
 @settings(max_examples=15, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
 @given(resource=resources)

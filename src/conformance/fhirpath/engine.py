@@ -18,7 +18,13 @@ from conformance.fhirpath._navigation import Primitive, from_node, to_node
 from conformance.fhirpath._regex import DEFAULT_TIMEOUT_SECONDS
 from conformance.fhirpath.corrections import correct, depends_on_key
 from conformance.fhirpath.errors import FhirPathError
-from conformance.fhirpath.fastpath import FastPath, FocusFacts, fast_path_for
+from conformance.fhirpath.fastpath import (
+    FastPath,
+    FocusFacts,
+    ObjectVerdict,
+    fast_path_for,
+    object_verdict_for,
+)
 from conformance.fhirpath.hooks import Hooks, ResolveScope
 from conformance.fhirversion import FhirVersion
 
@@ -96,6 +102,7 @@ class FhirPathEngine:
             correction_reason=correction.reason if correction else None,
             engine=self,
             fast_path=fast_path,
+            object_verdict=object_verdict_for(effective) if fast_path is not None else None,
         )
         if fast_path is None:
             _ = compiled.parsed  # now: an expression that is not FHIRPath is refused when compiled
@@ -115,6 +122,8 @@ class CompiledExpression:
     correction_reason: str | None
     engine: FhirPathEngine = field(repr=False)
     fast_path: FastPath | None = field(default=None, repr=False)
+    # The verdict on a plain JSON object from the object alone (None: evaluate); see fastpath.
+    object_verdict: ObjectVerdict | None = field(default=None, repr=False)
 
     @property
     def is_fast(self) -> bool:

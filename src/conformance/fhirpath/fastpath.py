@@ -401,3 +401,16 @@ FAST_PATHS: Mapping[str, FastPath] = {**SIMPLE_FAST_PATHS, **_CORE_FAST_PATHS}
 
 def fast_path_for(text: str) -> FastPath | None:
     return FAST_PATHS.get(text)
+
+
+# Expressions whose verdict on a plain JSON object follows from the object alone, with no evaluation
+# context: a function of the object giving the verdict, or None where the fast path must decide. The
+# validator asks this of every element (ele-1), so it is answered in one call.
+ObjectVerdict = Callable[[Mapping[str, Any]], "bool | None"]
+_OBJECT_VERDICTS: Mapping[str, ObjectVerdict] = {
+    "hasValue() or (children().count() > id.count())": _has_child_besides_id,  # what _ele_1_r4 asks first
+}
+
+
+def object_verdict_for(text: str) -> ObjectVerdict | None:
+    return _OBJECT_VERDICTS.get(text)
