@@ -7,7 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
-from conformance.validation.canonical_resources import ABSTRACT_CANONICAL_TYPES, abstract_names
+from conformance.validation.canonical_resources import (
+    ABSTRACT_CANONICAL_TYPES,
+    CANONICAL_RESOURCE_TYPES,
+    abstract_names,
+)
 
 if TYPE_CHECKING:
     from conformance.validation.report import Loc
@@ -115,40 +119,41 @@ class _ContextsOfUse:
     anywhere: bool
     """An `Element` (or `*`) context: the extension is allowed on every element."""
     names: frozenset[str]
-    """The element paths and type names the other contexts name (`Patient`, `Patient.contact`)."""
-    abstract: bool
-    """Whether a name is one of R5's abstract canonical types, which other names also go by."""
+    """Every name an element context allows (`Patient`, `Patient.contact`); R5's abstract canonical names
+    (`CanonicalResource.url`) spelt out as this version's canonical resource types (`ValueSet.url`)."""
 
     @classmethod
-    def of(cls, definition: Plan) -> _ContextsOfUse:
+    def of(cls, definition: Plan, fhir_version: FhirVersion) -> _ContextsOfUse:
         named = [
             str(context.get("expression", ""))
             for context in definition.context
             if context.get("type") not in NAMED_KINDS_EXCLUDED
         ]
-        return cls(
-            anywhere=any(name in ANYWHERE for name in named),
-            names=frozenset(named),
-            abstract=any(name.partition(".")[0] in ABSTRACT_CANONICAL_TYPES for name in named),
-        )
+        names = {name for name in named if name}  # an empty name is never a candidate
+        for name in list(names):
+            names |= _concrete_names(name, fhir_version)
+        return cls(anywhere=any(name in ANYWHERE for name in named), names=frozenset(names))
 
-    def name_one_of(self, candidates: set[str], fhir_version: FhirVersion) -> bool:
-        """Does a context name one of the names (or, for canonical resources, the abstract names)?"""
-        if not self.names.isdisjoint(candidates):
+    def allow_by_name(self, rule: ElementRule, holder: Loc) -> bool:
+        """Do the names the carrying element has without a walk up the location (all but the path from
+        the resource, see `ExtensionChecks._candidates`) meet an element context?"""
+        names = self.names
+        if (
+            holder.rule_path in names
+            or holder.base_path in names
+            or holder.type_code in names
+            or rule.path.rsplit(".", 1)[0] in names
+        ):
             return True
-        if not self.abstract:
-            return False  # no name is abstract, so no abstract name of a candidate can match
-        return any(not self.names.isdisjoint(abstract_names(name, fhir_version)) for name in candidates)
+        return _is_resource_loc(holder) and not names.isdisjoint(RESOURCE_CONTEXTS)
 
 
-def _cheap_candidates(rule: ElementRule, holder: Loc) -> set[str]:
-    """The names of the element carrying the extension that need no walk up the location: a subset of
-    `ExtensionChecks._candidates` (all but the path from the resource)."""
-    names = (holder.rule_path, holder.base_path, holder.type_code, rule.path.rsplit(".", 1)[0])
-    found = {name for name in names if name}
-    if _is_resource_loc(holder):
-        found |= RESOURCE_CONTEXTS
-    return found
+def _concrete_names(name: str, fhir_version: FhirVersion) -> set[str]:
+    """The names whose `abstract_names` hold `name`: `CanonicalResource.url` is `ValueSet.url`, ..."""
+    root, dot, rest = name.partition(".")
+    if root not in ABSTRACT_CANONICAL_TYPES:
+        return set()
+    return {kind + dot + rest for kind in CANONICAL_RESOURCE_TYPES.get(fhir_version, frozenset())}
 
 
 class ExtensionChecks:
@@ -156,10 +161,11 @@ class ExtensionChecks:
         # id(definition) -> (definition, its contexts of use): the definition is held, so the id stays its.
         self._contexts: dict[int, tuple[Plan, _ContextsOfUse]] = {}
 
-    def _contexts_of(self, definition: Plan) -> _ContextsOfUse:
+    def _contexts_of(self, definition: Plan, fhir_version: FhirVersion) -> _ContextsOfUse:
         known = self._contexts.get(id(definition))
         if known is None or known[0] is not definition:
-            known = self._contexts[id(definition)] = (definition, _ContextsOfUse.of(definition))
+            contexts = _ContextsOfUse.of(definition, fhir_version)
+            known = self._contexts[id(definition)] = (definition, contexts)
         return known[1]
 
     def check(
@@ -241,11 +247,9 @@ class ExtensionChecks:
         # Met at every element that carries the extension, in every walk: the contexts that need only the
         # definition and the element's own names answer first. Every context test is free of side
         # effects, so the order in which they are tried does not change the verdict.
-        contexts = self._contexts_of(definition)
-        if contexts.anywhere:
-            return
         fhir_version = walker.definitions.fhir_version
-        if loc.parent is not None and contexts.name_one_of(_cheap_candidates(rule, loc.parent), fhir_version):
+        contexts = self._contexts_of(definition, fhir_version)
+        if contexts.anywhere or (loc.parent is not None and contexts.allow_by_name(rule, loc.parent)):
             return
         if _inside_definition_value(loc):
             return

@@ -9,9 +9,8 @@ cannot evaluate, is matched by validating the occurrence against the slice.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -26,12 +25,6 @@ if TYPE_CHECKING:
 _STEP = re.compile(
     r"\s*(extension\(\s*'([^']*)'\s*\)|resolve\(\)|ofType\(\s*([A-Za-z0-9_]+)\s*\)|\$this|[A-Za-z0-9_\[\]]+)\s*"
 )
-
-
-@lru_cache(maxsize=4096)
-def _steps(path: str) -> tuple[str, ...]:
-    """A discriminator path's steps: paths come from definitions, so the few there are are split once."""
-    return tuple(split_path(path))
 
 
 def split_path(path: str) -> list[str]:
@@ -56,47 +49,61 @@ class _Unknown(Exception):
     reason: str
 
 
-def _values_at(walker: Walker, value: Any, steps: Sequence[str], frame: Frame) -> list[Any]:
-    current = [value]
-    for step in steps:
-        current = [found for item in current for found in _step(walker, item, step, frame)]
-    return current
+_Reader = Callable[["Walker", Any, "Frame"], Iterable[Any]]
+"""One step of a discriminator path: the values it leads to from one value."""
 
 
-def _step(walker: Walker, item: Any, step: str, frame: Frame) -> Iterator[Any]:
+class _Path:
+    """A discriminator path made ready to read: what each step does is told from its text once."""
+
+    __slots__ = ("_readers",)
+
+    def __init__(self, steps: Sequence[str]) -> None:
+        self._readers = tuple(_reader(step) for step in steps)
+
+    def values(self, walker: Walker, value: Any, frame: Frame) -> list[Any]:
+        current = [value]
+        for read in self._readers:
+            current = [found for item in current for found in read(walker, item, frame)]
+        return current
+
+
+def _reader(step: str) -> _Reader:
     if step == "$this":
-        yield item
-        return
+        return lambda walker, item, frame: (item,)
     if step == "resolve()":
-        target = walker.engine.resolve_reference(item, frame) if isinstance(item, dict) else None
-        if target is not None:
-            yield target
-        return
+        return _resolved
     if step.startswith("extension("):
         url = step[step.index("'") + 1 : step.rindex("'")]
-        for extension in item.get("extension", ()) if isinstance(item, dict) else ():
-            if isinstance(extension, dict) and extension.get("url") == url:
-                yield extension
-        return
+        return lambda walker, item, frame: _extensions_with_url(item, url)
     if step.startswith("ofType("):
         type_name = step[len("ofType(") : -1].strip()
-        if _type_of(item) == type_name:
-            yield item
-        return
-    if not isinstance(item, dict):
-        return
-    yield from _children_named(item, step)
+        return lambda walker, item, frame: (item,) if _type_of(item) == type_name else ()
+    return lambda walker, item, frame: _children_named(item, step) if isinstance(item, dict) else ()
 
 
-def _children_named(item: dict[str, Any], name: str) -> Iterator[Any]:
+def _resolved(walker: Walker, item: Any, frame: Frame) -> Iterator[Any]:
+    target = walker.engine.resolve_reference(item, frame) if isinstance(item, dict) else None
+    if target is not None:
+        yield target
+
+
+def _extensions_with_url(item: Any, url: str) -> Iterator[Any]:
+    for extension in item.get("extension", ()) if isinstance(item, dict) else ():
+        if isinstance(extension, dict) and extension.get("url") == url:
+            yield extension
+
+
+def _children_named(item: dict[str, Any], name: str) -> list[Any]:
     if name in item:
         found = item[name]
-        yield from found if isinstance(found, list) else [found]
-        return
+        return found if isinstance(found, list) else [found]
     prefix = name[:-3] if name.endswith("[x]") else name
-    for key, found in item.items():
-        if key.startswith(prefix) and key[len(prefix) : len(prefix) + 1].isupper():
-            yield found
+    return [
+        found
+        for key, found in item.items()
+        if key.startswith(prefix) and key[len(prefix) : len(prefix) + 1].isupper()
+    ]
 
 
 def _type_of(item: Any) -> str | None:
@@ -183,7 +190,7 @@ class _EntryTests:
 
 def _test(walker: Walker, slice_rule: ElementRule, discriminator: Discriminator, plan: Plan) -> _Test:
     """The test of one discriminator for one slice: what the definitions fix is worked out here, once."""
-    steps = _steps(discriminator.path)
+    steps = tuple(split_path(discriminator.path))
     kind = discriminator.type
     if kind in ("value", "pattern"):
         return _value_test(walker, slice_rule, steps, plan)
@@ -205,9 +212,10 @@ def _undecidable(reason: str) -> _Test:
 
 def _any_value(steps: Sequence[str], holds: Callable[[Any], bool]) -> _Test:
     """Does any value at the discriminator path satisfy `holds`?"""
+    path = _Path(steps)
 
     def test(walker: Walker, item: Item, frame: Frame) -> bool:
-        return any(holds(value) for value in _values_at(walker, item.value, steps, frame))
+        return any(holds(value) for value in path.values(walker, item.value, frame))
 
     return test
 
@@ -236,9 +244,10 @@ def _value_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], p
 
 def _binding_test(steps: Sequence[str], value_set: str | None) -> _Test:
     """Without a fixed value, a required binding tells slices apart when membership is known."""
+    path = _Path(steps)
 
     def test(walker: Walker, item: Item, frame: Frame) -> bool:
-        values = _values_at(walker, item.value, steps, frame)
+        values = path.values(walker, item.value, frame)
         if not values:
             raise _Unknown("no value at the discriminator path, and the slice fixes none")
         if value_set is not None:
@@ -260,9 +269,10 @@ def _exists_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], 
         return lambda walker, item, frame: True  # the slice allows the element and its absence alike
 
     must_exist = target.min > 0
+    path = _Path(steps)
 
     def test(walker: Walker, item: Item, frame: Frame) -> bool:
-        found = bool(_values_at(walker, item.value, steps, frame))
+        found = bool(path.values(walker, item.value, frame))
         return found if must_exist else not found
 
     return test
@@ -276,9 +286,10 @@ def _type_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str], pl
     if steps and steps[-1] == "resolve()":
         allowed = frozenset(_profile_type(walker, url) for t in target.types for url in t.target_profiles)
     on_item = all(step == "$this" for step in steps)
+    path = _Path(steps)
 
     def test(walker: Walker, item: Item, frame: Frame) -> bool:
-        values = _values_at(walker, item.value, steps, frame)
+        values = path.values(walker, item.value, frame)
         typed_by_name = on_item and item.type_ref is not None  # a choice element says its type in its name
         for value in values:
             found = _type_of(value)
@@ -302,9 +313,10 @@ def _profile_test(walker: Walker, slice_rule: ElementRule, steps: Sequence[str],
     profiles = [p for t in target.types for p in (t.profiles or t.target_profiles)]
     if not profiles:
         return _undecidable("no profile at the discriminator path")
+    path = _Path(steps)
 
     def test(walker: Walker, item: Item, frame: Frame) -> bool:
-        values = _values_at(walker, item.value, steps, frame)
+        values = path.values(walker, item.value, frame)
         return any(walker.engine.conforms_to(value, url, frame) for value in values for url in profiles)
 
     return test
