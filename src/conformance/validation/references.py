@@ -26,6 +26,7 @@ _RELATIVE = re.compile(
 )
 CORE_PREFIX = "http://hl7.org/fhir/StructureDefinition/"
 SELF_CONTAINED_BUNDLES = frozenset({"document", "message"})
+_TARGETS_KEPT = 10_000
 
 
 def reference_type(reference: str) -> str | None:
@@ -176,14 +177,17 @@ class _Targets:
 
 class ReferenceChecks:
     def __init__(self) -> None:
-        # Target profile lists (text from the definitions of one Engine) -> what they allow.
-        self._targets: dict[tuple[str, ...], _Targets] = {}
+        # id(type_ref) -> (type_ref, what its target profiles allow). Type references belong to the
+        # definitions (none is made per value), and each is held here, so its id stays its own.
+        self._targets: dict[int, tuple[TypeRef, _Targets]] = {}
 
     def _targets_of(self, walker: Walker, type_ref: TypeRef) -> _Targets:
-        known = self._targets.get(type_ref.target_profiles)
-        if known is None:
-            known = self._targets[type_ref.target_profiles] = _Targets.of(walker, type_ref)
-        return known
+        known = self._targets.get(id(type_ref))
+        if known is None or known[0] is not type_ref:
+            if len(self._targets) >= _TARGETS_KEPT:
+                self._targets.clear()  # bounded all the same, should type references ever be made per value
+            known = self._targets[id(type_ref)] = (type_ref, _Targets.of(walker, type_ref))
+        return known[1]
 
     def check(
         self,
