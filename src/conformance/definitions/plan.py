@@ -139,6 +139,16 @@ class ElementRule:
         path = base.get("path") if isinstance(base, Mapping) else None
         return path if isinstance(path, str) else None
 
+    @cached_property
+    def has_limits(self) -> bool:
+        """A length or a value range to check (most elements have neither)."""
+        return not (
+            self.max_length is None
+            and self.min_length is None
+            and self.min_value is None
+            and self.max_value is None
+        )
+
     @property
     def max_text(self) -> str:
         return "*" if self.max is None else str(self.max)

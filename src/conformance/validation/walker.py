@@ -411,19 +411,16 @@ class Walker:
         table: ChildTable,
         claimed: set[str],
     ) -> None:
-        items: list[Item] = []
-        present_names: list[str] = []
-        for json_name, extra_name, type_ref in rule.json_keys():
-            if json_name in obj or extra_name in obj:
-                present_names.append(json_name)
-                items.extend(self._items(obj, json_name, rule, type_ref, loc))
-        if len(present_names) > 1:
-            self.report.error(
-                "structure",
-                "type.choice.multiple",
-                f"Only one of {', '.join(present_names)} may be present ({rule.path})",
-                loc.child(present_names[1]),
+        keys = rule.json_keys()
+        if len(keys) == 1:  # every element but a choice of several types: one JSON name
+            json_name, extra_name, type_ref = keys[0]
+            items = (
+                self._items(obj, json_name, extra_name, rule, type_ref, loc)
+                if json_name in obj or extra_name in obj
+                else []
             )
+        else:
+            items = self._choice_items(obj, keys, rule, loc)
         count = len(items)
         if rule.is_choice:
             count += self._disallowed_choice_types(obj, rule, loc, plan, table, claimed)
@@ -434,12 +431,41 @@ class Walker:
         if rule.slicing is not None or rule.slices:
             self.engine.slicing.check(self, rule, items, loc, plan, frame)
 
+    def _choice_items(
+        self,
+        obj: Mapping[str, Any],
+        keys: tuple[tuple[str, str, TypeRef | None], ...],
+        rule: ElementRule,
+        loc: Loc,
+    ) -> list[Item]:
+        """The values of a choice element under each of its JSON names; only one name may be used."""
+        items: list[Item] = []
+        present_names: list[str] = []
+        for json_name, extra_name, type_ref in keys:
+            if json_name in obj or extra_name in obj:
+                present_names.append(json_name)
+                items.extend(self._items(obj, json_name, extra_name, rule, type_ref, loc))
+        if len(present_names) > 1:
+            self.report.error(
+                "structure",
+                "type.choice.multiple",
+                f"Only one of {', '.join(present_names)} may be present ({rule.path})",
+                loc.child(present_names[1]),
+            )
+        return items
+
     def _items(
-        self, obj: Mapping[str, Any], name: str, rule: ElementRule, type_ref: TypeRef | None, loc: Loc
+        self,
+        obj: Mapping[str, Any],
+        name: str,
+        extra_name: str,
+        rule: ElementRule,
+        type_ref: TypeRef | None,
+        loc: Loc,
     ) -> list[Item]:
         value = obj.get(name)
-        extra = obj.get("_" + name)
-        base_loc = Loc(loc, rule.base_name if rule.is_choice else name, None, name)
+        extra = obj.get(extra_name)
+        base_loc = Loc(loc, rule.base_name, None, name)  # a choice's values are located by its base name
         base_loc.rule_path = rule.path
         base_loc.base_path = rule.base_path
         if isinstance(value, list) or isinstance(extra, list):
@@ -564,7 +590,7 @@ class Walker:
     def primitive_value(
         self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
     ) -> None:
-        if isinstance(value, dict | list):
+        if isinstance(value, (dict, list)):  # a tuple: faster than a union, and asked of every value
             self.report.error(
                 "structure",
                 "type.json-type",
@@ -584,8 +610,10 @@ class Walker:
         if problem is not None:
             self._report_problem(problem, loc)
             return
-        self._length_and_range(value, rule, type_ref, loc, plan)
-        self.fixed_and_pattern(value, rule, loc, plan)
+        if rule.has_limits:
+            self._length_and_range(value, rule, type_ref, loc, plan)
+        if rule.fixed is not None or rule.pattern is not None:
+            self.fixed_and_pattern(value, rule, loc, plan)
         self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
 
     def _regex_problem(self, rule: ElementRule, type_ref: TypeRef, value: Any) -> primitives.Problem | None:
@@ -672,7 +700,7 @@ class Walker:
                 f"Unrecognized property '_{item.json_name}'",
                 Loc(loc.parent, loc.name, loc.index, "_" + item.json_name),
             )
-        if type_ref.code in RESOURCE_TYPE_CODES or self._is_resource_type(type_ref.code):
+        if type_ref.code in RESOURCE_TYPE_CODES or self.engine.is_resource_type(type_ref.code):
             self.resource(value, loc, explicit_profiles=type_ref.profiles, frame=frame)
             return
         if not value:
@@ -685,7 +713,8 @@ class Walker:
             self._one_of_profiles(value, rule, type_ref, loc, frame)
         else:
             self.element_object(value, rule, type_ref, loc, plan, frame)
-        self.fixed_and_pattern(value, rule, loc, plan)
+        if rule.fixed is not None or rule.pattern is not None:
+            self.fixed_and_pattern(value, rule, loc, plan)
         self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
         if type_ref.code == "Reference":
             self.engine.references.check(self, value, rule, type_ref, loc, plan, frame)
