@@ -14,11 +14,14 @@ Profiles (fixtures/validation/profiles), named test-<...>:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from conformance.validation import Validator
+
 if TYPE_CHECKING:
+    from conformance.context import Context
     from conftest import FixtureRunner
 
 pytestmark = pytest.mark.shared
@@ -166,3 +169,83 @@ def test_profile_discriminator_does_not_leak_trial_issues(r4_fixtures: FixtureRu
     # matching the unnamed Patient against the namedPatient slice fails; that trial must not be reported
     outcome = r4_fixtures.validate("slicing/bundle-profile-valid.json", ["test-bundle-profile-slices"])
     assert not any(issue.location.startswith("Bundle.entry[0]") for issue in outcome.issues)
+
+
+def test_one_validator_answers_each_payload_alike_in_any_order(
+    r4_fixtures: FixtureRunner, r4_context: Context
+) -> None:
+    """What slicing works out once per sliced element (paths, targets, fixed values, types) must hold for
+    every payload: two validators meeting the same payloads in opposite orders report the same issues."""
+    cases = [(str(p.values[0]), str(p.values[1])) for p in (*VALID, *INVALID)]
+    runner = type(r4_fixtures)
+    forwards, backwards = runner(Validator(r4_context)), runner(Validator(r4_context))
+
+    def issues(fixtures: FixtureRunner, name: str, profile: str) -> list[tuple[str, str, str, str]]:
+        outcome = fixtures.validate(name, [profile])
+        return [(str(i.severity), i.message_id, i.location, i.message) for i in outcome.issues]
+
+    first = {case: issues(forwards, *case) for case in cases}
+    second = {case: issues(backwards, *case) for case in reversed(cases)}
+    assert first == second
+    assert all(first[(str(p.values[0]), str(p.values[1]))] for p in INVALID)  # each invalid one reports
+
+
+def _two_slicings_profile() -> dict[str, Any]:
+    """A Patient profile slicing two elements of one resource by the same kind of discriminator."""
+    url = "http://example.org/fhir/StructureDefinition/test-two-slicings"
+
+    def sliced(path: str) -> dict[str, Any]:
+        slicing = {"discriminator": [{"type": "value", "path": "system"}], "rules": "open"}
+        return {"id": path, "path": path, "slicing": slicing}
+
+    def one_slice(path: str, name: str, system: str, system_type: str) -> list[dict[str, Any]]:
+        slice_id = f"{path}:{name}"
+        return [
+            {"id": slice_id, "path": path, "sliceName": name, "min": 1, "max": "1"},
+            {"id": f"{slice_id}.system", "path": f"{path}.system", "min": 1, f"fixed{system_type}": system},
+        ]
+
+    elements = [
+        {"id": "Patient", "path": "Patient"},
+        sliced("Patient.identifier"),
+        *one_slice("Patient.identifier", "nhs", "https://fhir.nhs.uk/Id/nhs-number", "Uri"),
+        sliced("Patient.telecom"),
+        *one_slice("Patient.telecom", "phone", "phone", "Code"),
+    ]
+    return {
+        "resourceType": "StructureDefinition",
+        "url": url,
+        "name": "TestTwoSlicings",
+        "status": "draft",
+        "kind": "resource",
+        "abstract": False,
+        "type": "Patient",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
+        "derivation": "constraint",
+        "differential": {"element": elements},
+    }
+
+
+def test_each_sliced_element_is_judged_by_its_own_slices(r4_context: Context) -> None:
+    profile = _two_slicings_profile()
+    validator = Validator(r4_context.with_resources([profile]))
+    nhs = {"system": "https://fhir.nhs.uk/Id/nhs-number", "value": "9000000009"}
+    phone = {"system": "phone", "value": "01234"}
+    payloads = {
+        "both": {"resourceType": "Patient", "identifier": [nhs], "telecom": [phone]},
+        "two-phones": {"resourceType": "Patient", "identifier": [nhs], "telecom": [phone, dict(phone)]},
+        "no-nhs": {"resourceType": "Patient", "identifier": [{"value": "x"}], "telecom": [phone]},
+    }
+    found = {
+        name: sorted(
+            (i.message_id, i.element_id)
+            for i in validator.validate(payload, profiles=[profile["url"]]).errors
+            if i.message_id.startswith("slice.")
+        )
+        for name, payload in payloads.items()
+    }
+    assert found == {
+        "both": [],
+        "two-phones": [("slice.max", "Patient.telecom:phone")],
+        "no-nhs": [("slice.min", "Patient.identifier:nhs")],
+    }
