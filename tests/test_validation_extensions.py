@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conformance.errors import UsageError
+from conformance.fhirversion import FhirVersion
 from conformance.validation import ValidationOptions, Validator
+from conformance.validation.extensions import ExtensionChecks, _ContextsOfUse
+from conformance.validation.report import Loc
 
 if TYPE_CHECKING:
     from conformance.context import Context
+    from conformance.definitions.plan import ElementRule, Plan
+    from conformance.validation.walker import Frame, Walker
     from conftest import FixtureRunner
 
 pytestmark = pytest.mark.shared
@@ -290,3 +298,82 @@ def test_the_extensions_pack_standards_status_is_allowed_on_a_search_parameter(r
     }
     outcome = Validator(r4_context).validate(payload)
     assert [i.message_id for i in outcome.issues if i.severity.value == "error"] == []
+
+
+def test_an_unknown_extension_is_held_to_the_base_rules_under_a_profile_too(
+    r4_fixtures: FixtureRunner,
+) -> None:
+    # Walked by the profile's extension slicing and by the base: each fault is found, and said once.
+    payload = r4_fixtures.load("slicing/patient-extension-valid.json")
+    payload["extension"].append({"url": "http://unknown.test/x", "valueBoolean": "yes"})
+    outcome = r4_fixtures.validate_data(payload, ["test-patient-extension-slices"])
+    assert [(i.message_id, i.location) for i in outcome.errors] == [
+        ("extension.unknown-not-allowed", "Patient.extension[2]"),
+        ("type.json-type", "Patient.extension[2].value"),
+    ]
+
+
+_CONTEXT_NAMES = [
+    "Patient",
+    "Patient.contact",
+    "Patient.extension",
+    "Extension",
+    "Element",
+    "Resource",
+    "DomainResource",
+    "ValueSet",
+    "ValueSet.contact",
+    "CanonicalResource",
+    "CanonicalResource.contact",
+    "MetadataResource",
+    "ContactDetail",
+    "",
+]
+_RESOURCE_TYPES = st.sampled_from(["Patient", "ValueSet", "Questionnaire"])
+_PATHS = st.sampled_from([None, "", "Patient.contact", "ValueSet.contact", "Extension", "Element.extension"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    expressions=st.lists(st.sampled_from(_CONTEXT_NAMES), min_size=1, max_size=3),
+    resource_type=_RESOURCE_TYPES,
+    on_resource=st.booleans(),
+    rule_path=_PATHS,
+    base_path=_PATHS,
+    type_code=st.sampled_from([None, "ContactDetail", "BackboneElement", "Extension"]),
+    extension_rule_path=st.sampled_from(
+        ["Patient.extension", "ValueSet.contact.extension", "Extension.extension"]
+    ),
+)
+def test_contexts_met_by_the_elements_own_names_agree_with_the_whole_test(
+    *,
+    expressions: list[str],
+    resource_type: str,
+    on_resource: bool,
+    rule_path: str | None,
+    base_path: str | None,
+    type_code: str | None,
+    extension_rule_path: str,
+) -> None:
+    """The quick test (`allow_by_name`, names worked out once per definition) never allows what the whole
+    test refuses, and on the resource itself, where it sees every name the whole test does, it agrees."""
+    definition = cast(
+        "Plan", SimpleNamespace(context=tuple({"type": "element", "expression": e} for e in expressions))
+    )
+    quick = _ContextsOfUse.of(definition, FhirVersion.R4)
+    root = Loc.root(resource_type)
+    root.rule_path = root.type_code = resource_type
+    holder = root
+    if not on_resource:
+        holder = root.child("contact", 0)
+        holder.rule_path, holder.base_path, holder.type_code = rule_path, base_path, type_code
+    rule = cast("ElementRule", SimpleNamespace(path=extension_rule_path))
+    candidates = ExtensionChecks._candidates(rule, holder.child("extension", 0), FhirVersion.R4)
+    whole = any(
+        ExtensionChecks._allows(cast("Walker", None), c, candidates, [], cast("Frame", None))
+        for c in definition.context
+    )
+    fast = quick.anywhere or quick.allow_by_name(rule, holder)
+    assert whole or not fast
+    if on_resource:
+        assert fast == whole
