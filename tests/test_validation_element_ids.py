@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conformance.validation import Validator
-from conformance.validation.element_ids import _scoped_duplicates, duplicate_ids
+from conformance.validation.element_ids import _has_repeated_id, _scoped_duplicates, duplicate_ids
 
 
 def test_a_repeated_element_id_is_found_at_its_second_use() -> None:
@@ -60,8 +61,10 @@ def test_the_validator_reports_a_duplicate_id(r4_validator: Validator) -> None:
 _IDS = st.sampled_from(["a", "b", "c", ""]) | st.integers(0, 2)
 _JSON = st.recursive(
     st.none() | st.booleans() | _IDS,
-    lambda inner: st.lists(inner, max_size=3)
-    | st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), inner, max_size=4)
+    ),
     max_leaves=25,
 )
 
@@ -71,3 +74,37 @@ _JSON = st.recursive(
 def test_the_quick_answer_never_hides_a_duplicate(resource: dict[str, Any]) -> None:
     """The whole-tree scan that skips the path building must only ever say "maybe" where one exists."""
     assert duplicate_ids(resource) == _scoped_duplicates(resource)
+
+
+class _Items(list[Any]):
+    """An array that is a subclass of list (as a caller's own payload may hold)."""
+
+
+def _other_containers(value: Any) -> Any:
+    """The same tree with read-only mappings for objects and a list subclass for arrays."""
+    if isinstance(value, dict):
+        return MappingProxyType({key: _other_containers(item) for key, item in value.items()})
+    if isinstance(value, list):
+        return _Items(_other_containers(item) for item in value)
+    return value
+
+
+_NUMBERS = st.decimals(allow_nan=False, allow_infinity=False, places=2) | st.floats(allow_nan=False)
+_ANY_JSON = st.recursive(
+    st.none() | st.booleans() | _IDS | _NUMBERS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), inner, max_size=4)
+    ),
+    max_leaves=25,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), _ANY_JSON, max_size=5))
+def test_any_mapping_and_list_type_is_walked_as_dicts_and_lists_are(resource: dict[str, Any]) -> None:
+    """The quick scan tells JSON's own dicts and scalars by their exact types: other mappings and list
+    types (a caller's payload) must still be looked into, and give the same answers."""
+    other = _other_containers(resource)
+    assert _has_repeated_id(other) == _has_repeated_id(resource)
+    assert duplicate_ids(other) == duplicate_ids(resource)
