@@ -546,3 +546,33 @@ def test_positions_of_a_payload_kept_compressed_are_those_of_its_text() -> None:
     lines = jsonscan.LineIndex(text)
     for path in [("gender",), ("name", 19_999, "given", 0), ("name", 0), ()]:
         assert parsed.position(path) == lines.position(offsets[path])
+
+
+def _large_bundle_text(entries: int) -> str:
+    resource = {"resourceType": "Patient", "gender": "female", "birthDate": "2000-01-01", "weight": 1.5}
+    entry = [{"fullUrl": f"urn:uuid:{n}", "resource": dict(resource)} for n in range(entries)]
+    return json.dumps({"resourceType": "Bundle", "type": "collection", "entry": entry})
+
+
+def test_a_large_payload_reads_alike_and_shares_its_short_strings() -> None:
+    text = _large_bundle_text(1000)
+    assert len(text) > jsonform._INTERNED_ABOVE  # past the size where the tree's memory matters
+
+    parsed = parse(text.encode())
+
+    assert parsed.issues == ()
+    assert parsed.resource == json.loads(text, parse_float=Decimal)
+    entries = parsed.resource["entry"] if parsed.resource else []
+    assert len({id(entry["resource"]["gender"]) for entry in entries}) == 1  # one copy of "female"
+
+
+def test_a_duplicate_key_in_a_large_payload_is_found_and_the_last_value_wins() -> None:
+    text = _large_bundle_text(1000).removesuffix("}") + ', "type": "batch"}'
+    assert len(text) > jsonform._INTERNED_ABOVE
+
+    parsed = parse(text.encode())
+
+    assert parsed.resource is not None and parsed.resource["type"] == "batch"
+    assert [(issue.message_id, issue.location) for issue in parsed.issues] == [
+        ("json.duplicate-key", "Bundle.type")
+    ]
