@@ -495,3 +495,24 @@ def test_a_reference_two_entries_answer_is_ambiguous(
         e for e in _errors(r4_validator, _versioned_collection(reference)) if e[0].startswith("reference.")
     ]
     assert errors == expected
+
+
+def test_each_reference_element_names_its_own_allowed_targets(rest_validator: Validator) -> None:
+    # What each Reference type allows is worked out once and kept: each element keeps its own answer.
+    payload = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "x"},
+        "subject": {"reference": "Practitioner/p"},
+        "performer": [{"reference": "Practitioner/p"}],
+        "hasMember": [{"reference": "Practitioner/p"}],
+    }
+    outcome = rest_validator.validate(payload)
+    refused = {i.location: i.message for i in outcome.errors if i.message_id == "reference.target-type"}
+    implied = "The type 'Practitioner' implied by the reference URL Practitioner/p is not a valid Target"
+    assert refused == {
+        "Observation.subject.reference": f"{implied} for this element (must be one of Device, Group, "
+        "Location, Patient)",
+        "Observation.hasMember[0].reference": f"{implied} for this element (must be one of "
+        "MolecularSequence, Observation, QuestionnaireResponse)",
+    }
