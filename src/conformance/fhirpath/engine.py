@@ -218,7 +218,7 @@ class CompiledExpression:
         fast_path = self.fast_path
         if fast_path is not None:
             try:
-                result = fast_path(facts, self.engine.model)
+                result = fast_path(facts, self.engine._model)  # the attribute: a property call costs here
             except FhirPathError:
                 raise
             except Exception:  # as in _try_fast_path: the general evaluation decides

@@ -129,15 +129,18 @@ class InvariantChecks:
         frame: Frame,
     ) -> None:
         constraint = prepared.constraint
+        is_object = type(focus) is dict
         quick = prepared.object_verdict
-        if quick is not None and type(focus) is dict and quick(focus):
+        if quick is not None and is_object and quick(focus):
             return  # holds (ele-1 on an object with content: nearly every object of every payload)
         if constraint.key == ELEMENT_INVARIANT and _reported_as_empty_array(focus):
             return
         if constraint.key == "dom-3" and isinstance(focus, dict):
             verdict: bool | None = contained_are_referenced(focus)
+        elif is_object and frame.verdicts is not None:
+            verdict = self._shared_verdict(walker, prepared, focus, focus_type, loc, frame, frame.verdicts)
         else:
-            verdict = self._shared_verdict(walker, prepared, focus, focus_type, loc, frame)
+            verdict = self._evaluate(walker, prepared, focus, focus_type, loc, frame)
         if verdict is None or verdict:
             return
         severity = Severity.ERROR if constraint.severity == "error" else Severity.WARNING
@@ -156,7 +159,14 @@ class InvariantChecks:
         )
 
     def _shared_verdict(
-        self, walker: Walker, prepared: _Prepared, focus: Any, focus_type: str, loc: Loc, frame: Frame
+        self,
+        walker: Walker,
+        prepared: _Prepared,
+        focus: dict[str, Any],
+        focus_type: str,
+        loc: Loc,
+        frame: Frame,
+        verdicts: dict[tuple[int, str, str], bool],
     ) -> bool | None:
         """The verdict on an object, evaluated once for all the walks of its resource (profiles, base).
 
@@ -164,9 +174,6 @@ class InvariantChecks:
         frame): the same in each walk. Only objects are keyed (by identity: the payload outlives the walk);
         primitive values are not, as equal values at different places share an identity.
         """
-        verdicts = frame.verdicts
-        if verdicts is None or type(focus) is not dict:
-            return self._evaluate(walker, prepared, focus, focus_type, loc, frame)
         key = (id(focus), prepared.text, focus_type)
         verdict = verdicts.get(key)
         if verdict is None:
@@ -180,7 +187,9 @@ class InvariantChecks:
     ) -> bool | None:
         constraint = prepared.constraint
         expression = constraint.expression or ""
-        reason = prepared.broken or self._broken.get(expression)
+        reason = prepared.broken
+        if reason is None and self._broken:  # an expression found broken while evaluating (rare)
+            reason = self._broken.get(expression)
         if reason is None:
             try:
                 walker.engine.evaluating_in(frame)
