@@ -4,6 +4,7 @@ value, for any document, path and order of asking, and a bounded cost when many 
 from __future__ import annotations
 
 import json
+import zlib
 from collections.abc import Callable
 from typing import Any
 from unittest import mock
@@ -12,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from conformance.instance import Limits, jsonform, jsonscan, parse
+from conformance.instance import Limits, jsonform, jsonscan, parse, textsource
 from conformance.instance.jsonform import _NavigatedPositions
 
 Path = tuple[Any, ...]
@@ -95,7 +96,7 @@ def _index_positions(text: str, root: dict[str, Any], duplicated: bool) -> dict[
     order=st.randoms(use_true_random=False),
     budget=st.sampled_from([0, 1, jsonform._NAVIGATION_BUDGET]),
     mark_every=st.sampled_from([1, 2, jsonscan._ElementMarks.EVERY]),
-    line_span=st.sampled_from([1, 3, jsonscan._LineMarks.SPAN]),
+    line_span=st.sampled_from([1, 3, textsource._LineMarks.SPAN]),
 )
 def test_navigated_positions_are_the_index_positions(
     text: str, order: Any, budget: int, mark_every: int, line_span: int
@@ -109,7 +110,7 @@ def test_navigated_positions_are_the_index_positions(
     # Small spans and marks, so that documents of a few lines and elements use them as large ones do.
     with (
         mock.patch.object(jsonscan._ElementMarks, "EVERY", mark_every),
-        mock.patch.object(jsonscan._LineMarks, "SPAN", line_span),
+        mock.patch.object(textsource._LineMarks, "SPAN", line_span),
     ):
         navigated = _NavigatedPositions(text, root, duplicated=duplicated, budget=budget)
         for path in paths:
@@ -218,3 +219,66 @@ def test_the_deepest_value_the_reader_accepts_is_found(repeat: bool) -> None:
 
     assert parsed.ok
     assert parsed.position(path) == (1, len(text) - depth - 2)  # the `2` before `}`, the arrays' `]` and `}`
+
+
+# A payload above a megabyte is kept compressed and its text read in pieces, holding only a window of it.
+# Pieces, compressed inputs and look-ahead of a few characters put the window's edges everywhere: inside
+# keys, numbers, escapes, whitespace runs and multi-byte characters.
+
+
+def _streamed(text: str, *, bom: bool = False) -> textsource.StreamedText:
+    data = ("\ufeff" if bom else "").encode() + text.encode("utf-8", errors="surrogatepass")
+    return textsource.StreamedText(zlib.compress(data), len(data))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    text=_documents(),
+    order=st.sampled_from(["text order", "shuffled"]),
+    shuffle=st.randoms(use_true_random=False),
+    sizes=st.tuples(st.integers(1, 9), st.integers(1, 7), st.integers(1, 4)),
+    bom=st.booleans(),
+)
+def test_positions_read_in_pieces_are_the_index_positions(
+    text: str, order: str, shuffle: Any, sizes: tuple[int, int, int], bom: bool
+) -> None:
+    piece, compressed_input, ahead = sizes
+    root = json.loads(text, strict=False)
+    duplicated = _repeats_a_key(text)
+    expected = _index_positions(text, root, duplicated)
+    paths = list(expected)  # text order: `value_offsets` lists values as they start
+    if order == "shuffled":
+        shuffle.shuffle(paths)
+    with (
+        mock.patch.object(textsource.StreamedText, "PIECE", piece),
+        mock.patch.object(textsource.StreamedText, "_INPUT", compressed_input),
+        mock.patch.object(jsonscan, "_AHEAD", ahead),
+    ):
+        navigated = _NavigatedPositions(_streamed(text, bom=bom), root, duplicated=duplicated, budget=1000)
+        for path in paths:
+            assert navigated.get(path) == expected[path], path
+
+
+def test_positions_asked_in_text_order_hold_a_window_not_the_text() -> None:
+    text = _bundle_text(20_000)
+    source = _streamed(text)
+    navigated = _NavigatedPositions(source, json.loads(text), duplicated=False)
+    offsets = jsonscan.value_offsets(text)
+    lines = jsonscan.LineIndex(text)
+    held = 0
+    for i in range(20_000):
+        for path in [("entry", i, "resource"), ("entry", i, "resource", "id")]:
+            assert navigated.get(path) == lines.position(offsets[path])
+        held = max(held, len(source.text))
+    assert len(text) > 2_000_000
+    assert held <= 3 * textsource.StreamedText.PIECE
+    assert navigated.get(("type",)) == lines.position(offsets[("type",)])  # before the window: read again
+
+
+def test_a_large_payload_is_read_in_pieces_and_gives_its_texts_positions() -> None:
+    text = _bundle_text(20_000).replace('"Patient"', '"Pati\u00e9nt"')
+    parsed = jsonform.read_json(text.encode(), Limits())
+    offsets = jsonscan.value_offsets(text)
+    lines = jsonscan.LineIndex(text)
+    for path in [("entry", 19_999, "resource", "id"), ("entry", 0, "fullUrl"), ("resourceType",)]:
+        assert parsed.position(path) == lines.position(offsets[path])

@@ -32,6 +32,7 @@ from conformance.instance.jsonscan import (
     value_starts,
 )
 from conformance.instance.parsed import IssueList, Limits, Parsed, Path, Position, PositionIndex, location
+from conformance.instance.textsource import StreamedText
 from conformance.outcome import Issue
 
 _BOM = "\ufeff"
@@ -127,23 +128,35 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
     # double what a large payload costs while it is validated; a large payload's bytes are kept compressed.
     del text
     kept = _kept_for_positions(data)
-    return Parsed.of(
-        value, "json", issues, positions=lambda: _positions(_restored(kept), value, duplicated=duplicated)
-    )
+    return Parsed.of(value, "json", issues, positions=lambda: _positions(kept, value, duplicated=duplicated))
 
 
 class _Compressed(bytes):
     """zlib-compressed payload bytes (JSON text compresses several times over, quickly)."""
 
+    size: int
+    """The length of the bytes before compression."""
+
 
 def _kept_for_positions(data: bytes | str) -> bytes | str:
     if isinstance(data, bytes) and len(data) > _COMPRESSED_ABOVE:
-        return _Compressed(zlib.compress(data, 1))
+        compressed = _Compressed(zlib.compress(data, 1))
+        compressed.size = len(data)
+        return compressed
     return data
 
 
-def _restored(kept: bytes | str) -> str:
-    return _decoded(zlib.decompress(kept) if isinstance(kept, _Compressed) else kept)
+def _text_source(kept: bytes | str, *, duplicated: bool) -> str | StreamedText:
+    """What positions are read from.
+
+    A compressed payload is read in pieces, holding only a window of its text; unless a key repeats, when
+    paths are looked for back and forth (such payloads are rare and small) and the whole text is decoded.
+    """
+    if isinstance(kept, _Compressed):
+        if not duplicated:
+            return StreamedText(kept, kept.size)
+        kept = zlib.decompress(kept)
+    return _decoded(kept)
 
 
 def _checked_load(text: str, raw: bytes | None, limits: Limits) -> tuple[dict[str, Any], bool, bool]:
@@ -423,13 +436,18 @@ class _NavigatedPositions:
     every value would; the index answers from then on (a large Bundle with an issue in every entry)."""
 
     def __init__(
-        self, text: str, root: dict[str, Any], *, duplicated: bool, budget: int = _NAVIGATION_BUDGET
+        self,
+        text: str | StreamedText,
+        root: dict[str, Any],
+        *,
+        duplicated: bool,
+        budget: int = _NAVIGATION_BUDGET,
     ) -> None:
         self._finder: PathFinder | None = PathFinder(text, repeated_keys=duplicated)
         self._index: PositionIndex | None = None
         self._root = root
         self._duplicated = duplicated
-        self._budget = budget * len(text)
+        self._budget = budget * (len(text) if isinstance(text, str) else text.size)
 
     def get(self, path: Path) -> Position | None:
         finder = self._finder  # once the index is built, another thread may have dropped the finder
@@ -459,5 +477,5 @@ def _has_path(root: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _positions(text: str, root: dict[str, Any], *, duplicated: bool) -> PositionIndex:
-    return _NavigatedPositions(text, root, duplicated=duplicated)
+def _positions(kept: bytes | str, root: dict[str, Any], *, duplicated: bool) -> PositionIndex:
+    return _NavigatedPositions(_text_source(kept, duplicated=duplicated), root, duplicated=duplicated)

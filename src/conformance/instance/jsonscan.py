@@ -24,6 +24,7 @@ from enum import Enum, auto
 from typing import Any
 
 from conformance.instance.parsed import Path, Position
+from conformance.instance.textsource import StreamedText, WholeText
 
 _TOKEN_PATTERN = r"""[ \t\n\r]*(?:
         (?P<string>"[^"\\{controls}]*(?:\\(?:["\\/bfnrt]|u[0-9a-fA-F]{{4}})[^"\\{controls}]*)*")
@@ -97,14 +98,43 @@ class LineIndex:
 
 
 # From an object's `{` or the end of a member's value: the next key (when it has no escape) and its colon.
-_PLAIN_MEMBER = re.compile(r'[ \t\n\r]*[{,][ \t\n\r]*"([^"\\]*)"[ \t\n\r]*:[ \t\n\r]*')
-_MEMBER = re.compile(r'[ \t\n\r]*[{,][ \t\n\r]*(?=")')
-_COLON = re.compile(r"[ \t\n\r]*:[ \t\n\r]*")
-_NEXT_ELEMENT = re.compile(r"[ \t\n\r]*,[ \t\n\r]*")
+_PLAIN_MEMBER = r'[ \t\n\r]*[{,][ \t\n\r]*"([^"\\]*)"[ \t\n\r]*:[ \t\n\r]*'
+_MEMBER = r'[ \t\n\r]*[{,][ \t\n\r]*(?=")'
+_COLON = r"[ \t\n\r]*:[ \t\n\r]*"
+_NEXT_ELEMENT = r"[ \t\n\r]*,[ \t\n\r]*"
+_WHITESPACE_RUN = r"[ \t\n\r]*"
 # Raw control characters in strings were accepted (with a warning) when the text was read: accept them here.
 _DECODER = json.JSONDecoder(strict=False)
 # The C scanner behind `raw_decode`, called directly: it runs once per value passed over. (Not in typeshed.)
 _scan_value: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_AHEAD = 1 << 12
+"""Characters held past a value or token before it is read; more when it turns out longer."""
+_UNSET = -1
+_NUMBER_GOES_ON = frozenset(".eE+-0123456789")
+
+
+class _Token:
+    """One of the finder's patterns: matched with `re` on the whole text, or with `regex`'s partial matching
+    on a window of it (which says when a match could go on past the end of what is held)."""
+
+    def __init__(self, pattern: str) -> None:
+        self.whole = re.compile(pattern)
+        self._pattern = pattern
+        self._partial: Any = None
+
+    def partial(self) -> Any:
+        if self._partial is None:
+            import regex  # noqa: PLC0415 -- only a payload read in pieces needs it
+
+            self._partial = regex.compile(self._pattern)
+        return self._partial
+
+
+_PLAIN_MEMBER_TOKEN = _Token(_PLAIN_MEMBER)
+_MEMBER_TOKEN = _Token(_MEMBER)
+_COLON_TOKEN = _Token(_COLON)
+_NEXT_ELEMENT_TOKEN = _Token(_NEXT_ELEMENT)
+_WHITESPACE_TOKEN = _Token(_WHITESPACE_RUN)
 
 
 class PathFinder:
@@ -114,6 +144,9 @@ class PathFinder:
 
     Paths asked in text order (as issues mostly are) cost one pass over the text in all: an array's elements
     are counted on from the last one reached (or a mark passed on the way), and lines once.
+
+    The text is a `str`, or a `StreamedText` that holds a window of it: each lookup reads forward from where
+    it begins, so what is before that may be let go; reading before the window decodes from the start again.
 
     `cost` adds up, in characters the C decoder passes over (a few nanoseconds each), what the lookups have
     cost: the characters read, and the Python work around each value passed and each path asked; the caller
@@ -132,17 +165,24 @@ class PathFinder:
     _REMEMBERED = 4096
     """How many containers' starts (by path) and arrays' `_ElementMarks` are kept."""
 
-    def __init__(self, text: str, *, repeated_keys: bool = False) -> None:
-        self.text = text
+    def __init__(self, text: str | StreamedText, *, repeated_keys: bool = False) -> None:
+        self._source: WholeText | StreamedText = WholeText(text) if isinstance(text, str) else text
         self.cost = 0
         self._repeated_keys = repeated_keys
-        self._containers: dict[Path, int] = {(): _past(_WHITESPACE, text, 0)}
+        self._keep_from = _UNSET  # where the current lookup began reading: what is before may be let go
+        root = self._past(_WHITESPACE_TOKEN, 0)
+        # Each container's start and its opening character, so that reaching into it reads no text before.
+        self._containers: dict[Path, tuple[int, str]] = {(): (root, self._char(root))}
         self._arrays: dict[int, _ElementMarks] = {}  # by the offset of the array's `[`
-        self._lines = _LineMarks(text)
+
+    @property
+    def text(self) -> str:
+        """The whole text (decoded at once, when it is read in pieces)."""
+        return self._source.whole()
 
     def position(self, offset: int) -> Position:
         """`LineIndex(text).position(offset)`, from the lines counted so far."""
-        position, counted = self._lines.position(offset)
+        position, counted = self._source.position(offset)
         self.cost += counted // self.LINE_COST_DIVISOR
         return position
 
@@ -151,26 +191,26 @@ class PathFinder:
         self.cost += self.LOOKUP_COST
         if self._repeated_keys:
             return self._last_offset(path)
-        depth, start = self._nearest_known(path)
+        depth, start, opener = self._nearest_known(path)
+        self._keep_from = _UNSET
         for step in path[depth:]:
-            found = self._child(start, step)
+            found = self._child(start, opener, step)
             if found is None:
                 return None
             depth += 1
-            start = found
-            if self.text[start] in "{[" and len(self._containers) < self._REMEMBERED:
-                self._containers[path[:depth]] = start
+            start, opener = found, self._char(found)
+            if opener in "{[" and len(self._containers) < self._REMEMBERED:
+                self._containers[path[:depth]] = (start, opener)
         return start
 
-    def _nearest_known(self, path: Path) -> tuple[int, int]:
+    def _nearest_known(self, path: Path) -> tuple[int, int, str]:
         for depth in range(len(path), 0, -1):
-            start = self._containers.get(path[:depth])
-            if start is not None:
-                return depth, start
-        return 0, self._containers[()]
+            known = self._containers.get(path[:depth])
+            if known is not None:
+                return depth, *known
+        return 0, *self._containers[()]
 
-    def _child(self, start: int, step: str | int) -> int | None:
-        opener = self.text[start]
+    def _child(self, start: int, opener: str, step: str | int) -> int | None:
         if opener == "{" and isinstance(step, str):
             return next(self._occurrences(start, step), None)
         if opener == "[" and isinstance(step, int) and step >= 0:
@@ -179,33 +219,34 @@ class PathFinder:
 
     def _last_offset(self, path: Path) -> int | None:
         # Depth first, the later occurrence of a key first: the first value found is the last in the text.
-        # A stack, not recursion, whatever the length of the path.
-        pending = [(0, self._containers[()])]
+        # A stack, not recursion, whatever the length of the path. It reads back and forth: nothing is let go.
+        self._keep_from = 0
+        pending = [(0, self._containers[()][0])]
         while pending:
             depth, start = pending.pop()
             if depth == len(path):
                 return start
             step = path[depth]
-            if self.text[start] == "{" and isinstance(step, str):
+            opener = self._char(start)
+            if opener == "{" and isinstance(step, str):
                 pending.extend((depth + 1, value) for value in self._occurrences(start, step))
-            elif (element := self._child(start, step)) is not None:
+            elif (element := self._child(start, opener, step)) is not None:
                 pending.append((depth + 1, element))
         return None
 
     def _occurrences(self, start: int, key: str) -> Iterator[int]:
         """Where the values of `key` start in the object at `start`, in text order."""
-        text = self.text
         at = start  # the `{`, then the end of each member's value
         while True:
-            member = _PLAIN_MEMBER.match(text, at)
+            member, base = self._match(_PLAIN_MEMBER_TOKEN, at)
             if member is not None:
-                name, value = member.group(1), member.end()
+                name, value = member.group(1), base + member.end()
             else:  # the object closes, or the key has an escape
-                opening = _MEMBER.match(text, at)
+                opening, base = self._match(_MEMBER_TOKEN, at)
                 if opening is None:
                     return
-                name, name_end = _DECODER.raw_decode(text, opening.end())
-                value = _past(_COLON, text, name_end)
+                name, name_end = self._scan(base + opening.end())
+                value = self._past(_COLON_TOKEN, name_end)
             if name == key:
                 yield value
             at = self._pass(value)
@@ -213,18 +254,18 @@ class PathFinder:
     def _element(self, start: int, index: int) -> int | None:
         marks = self._arrays.get(start)
         if marks is None:
-            first = _past(_WHITESPACE, self.text, start + 1)
-            if self.text[first] == "]":
+            first = self._past(_WHITESPACE_TOKEN, start + 1)
+            if self._char(first) == "]":
                 return None
             marks = _ElementMarks(first)
             if len(self._arrays) < self._REMEMBERED:
                 self._arrays[start] = marks
         reached, at = marks.nearest(index)
         while reached < index:
-            comma = _NEXT_ELEMENT.match(self.text, self._pass(at))
+            comma, base = self._match(_NEXT_ELEMENT_TOKEN, self._pass(at))
             if comma is None:
                 return None
-            at = comma.end()
+            at = base + comma.end()
             reached += 1
             marks.passed(reached, at)
         marks.last = (index, at)
@@ -232,52 +273,65 @@ class PathFinder:
 
     def _pass(self, start: int) -> int:
         """The end of the value at `start`."""
-        end = _scan_value(self.text, start)[1]
+        end = self._scan(start)[1]
         self.cost += end - start + self.STEP_COST
         return end
+
+    # Reading the text: all of it held, or a window of it that may have to be read further (`_held`).
+
+    def _held(self, offset: int, ahead: int) -> tuple[str, int]:
+        """The text held, and where `offset` is in it, with `ahead` characters after it where there are."""
+        if self._keep_from == _UNSET or offset < self._keep_from:
+            self._keep_from = offset  # a lookup reads forward from its first read
+        source = self._source
+        self.cost += source.reach(offset, ahead, self._keep_from)
+        return source.text, offset - source.base
+
+    def _char(self, offset: int) -> str:
+        text, at = self._held(offset, 1)
+        return text[at : at + 1]
+
+    def _match(self, token: _Token, offset: int) -> tuple[Any, int]:
+        """`token` matched at `offset`, and the offset its match's positions count from."""
+        ahead = _AHEAD
+        while True:
+            text, at = self._held(offset, ahead)
+            if self._source.ended:
+                return token.whole.match(text, at), self._source.base
+            # A match that reaches the end of what is held might go on (or only then succeed): read more.
+            found = token.partial().match(text, at, partial=True)
+            if found is None or (not found.partial and found.end() < len(text)):
+                return found, self._source.base
+            ahead = 2 * (len(text) - at) + 1
+
+    def _scan(self, offset: int) -> tuple[Any, int]:
+        """The value at `offset` and where it ends, read by the C decoder."""
+        ahead = _AHEAD
+        while True:
+            text, at = self._held(offset, ahead)
+            ended, base = self._source.ended, self._source.base
+            try:
+                value, end = _scan_value(text, at)
+            except (StopIteration, ValueError):
+                if ended:
+                    raise
+                end = len(text)  # cut off by the end of what is held
+            # Anything cut off by the end of what is held fails, but a number may look complete before its
+            # fraction or exponent (`1.` reads as 1): read more then too.
+            if ended or (end < len(text) and text[end] not in _NUMBER_GOES_ON):
+                return value, base + end
+            ahead = 2 * (len(text) - at) + 1
+
+    def _past(self, token: _Token, start: int) -> int:
+        """The end of `token` matched at `start` (tokens that match there in valid JSON)."""
+        match, base = self._match(token, start)
+        return base + match.end() if match is not None else start
 
 
 def _string(token: str) -> str:
     """A JSON string token's text; raw control characters in it are read, as the lenient scan allows them."""
     text: str = _DECODER.decode(token)
     return text
-
-
-class _LineMarks:
-    """Lines counted once, in spans of `SPAN` characters, as far as offsets have been asked for.
-
-    A position then costs at most a span of counting, in any order, and no list of every line is built.
-    """
-
-    SPAN = 4096
-
-    def __init__(self, text: str) -> None:
-        self._text = text
-        self._newlines = array("q", [0])  # newlines before the start of each span counted
-        self._line_starts = array("q", [0])  # where the line holding each span's first character starts
-
-    def position(self, offset: int) -> tuple[Position, int]:
-        """The (line, column) at `offset`, and how many characters were counted to find it."""
-        span = offset // self.SPAN
-        counted = self._count_spans(span)
-        span_start = span * self.SPAN
-        text = self._text
-        newlines = self._newlines[span] + text.count("\n", span_start, offset)
-        last_newline = text.rfind("\n", span_start, offset)
-        line_start = last_newline + 1 if last_newline >= 0 else self._line_starts[span]
-        return (newlines + 1, offset - line_start + 1), counted + offset - span_start
-
-    def _count_spans(self, last: int) -> int:
-        text, newlines, line_starts = self._text, self._newlines, self._line_starts
-        counted = 0
-        while len(newlines) <= last:
-            end = len(newlines) * self.SPAN
-            start = end - self.SPAN
-            newlines.append(newlines[-1] + text.count("\n", start, end))
-            last_newline = text.rfind("\n", start, end)
-            line_starts.append(last_newline + 1 if last_newline >= 0 else line_starts[-1])
-            counted += self.SPAN
-        return counted
 
 
 class _ElementMarks:
@@ -303,12 +357,6 @@ class _ElementMarks:
         # Walks start at a known element, so the marks before `index` are all known already.
         if index % self.EVERY == 0 and index // self.EVERY == len(self.every):
             self.every.append(offset)
-
-
-def _past(pattern: re.Pattern[str], text: str, start: int) -> int:
-    """The end of `pattern` matched at `start` (patterns that match there in valid JSON)."""
-    match = pattern.match(text, start)
-    return match.end() if match is not None else start
 
 
 def value_offsets(text: str) -> dict[Path, int]:
