@@ -14,15 +14,21 @@ Profiles (fixtures/validation/profiles), named test-<...>:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from conformance.validation import Validator
+from conformance.validation.report import Loc, Reporter
+from conformance.validation.slicing import SlicingChecks, _EntryTests
+from conformance.validation.walker import Item, Walker
 
 if TYPE_CHECKING:
     from conformance.context import Context
+    from conformance.validation.walker import Frame
     from conftest import FixtureRunner
+
+EXAMPLE = "http://example.org/fhir/StructureDefinition/"
 
 pytestmark = pytest.mark.shared
 
@@ -249,3 +255,35 @@ def test_each_sliced_element_is_judged_by_its_own_slices(r4_context: Context) ->
         "two-phones": [("slice.max", "Patient.telecom:phone")],
         "no-nhs": [("slice.min", "Patient.identifier:nhs")],
     }
+
+
+def test_extensions_find_their_slices_by_url_as_testing_each_slice_would(r4_validator: Validator) -> None:
+    """Extension slicing by url looks each extension's slices up by its url: whatever the extension holds,
+    that lookup finds the slices that testing each slice's url finds."""
+    engine = r4_validator.engine
+    plan = engine.definitions.plan(EXAMPLE + "test-patient-extension-slices")
+    assert plan is not None
+    entry = plan.element("Patient.extension")
+    assert entry is not None
+    tests = _EntryTests(entry, plan)
+    assert tests.by_url is not None  # the fixture slices extensions by url
+    each_tested = _EntryTests(entry, plan)
+    each_tested.by_url = None
+    colour = EXAMPLE + "ext-favourite-colour"
+    values: list[Any] = [
+        {"url": colour, "valueString": "green"},
+        {"url": EXAMPLE + "ext-complex-consent"},
+        {"url": "http://unknown.test/x"},
+        {"valueString": "no url"},
+        {"url": [colour]},
+        {"url": 7},
+        {"urlOther": colour},
+        "not an object",
+    ]
+    checks, walker = SlicingChecks(), Walker(engine, Reporter())
+    frame = cast("Frame", None)  # url tests read the value only
+    for value in values:
+        item = Item(value, None, Loc.root("Patient").child("extension", 0), "extension", None)
+        looked_up = [s.slice_name for s in checks._matching(walker, item, tests, frame)]
+        tested = [s.slice_name for s in checks._matching(walker, item, each_tested, frame)]
+        assert looked_up == tested, value
