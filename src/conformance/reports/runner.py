@@ -168,23 +168,29 @@ class PayloadChecker:
         parsed = parse(data, model=self.validator.type_model)
         resource_type = _resource_type(data, parsed)
         del data  # the Parsed keeps what its positions need (compressed, for a large payload)
-        entries = self._entries(parsed.resource) if resource_type == "Bundle" else ()
-        profiles = self._profiles(payload, resource_type, entries)
+        profiles = self._profiles(payload, resource_type, parsed.resource)
         outcome = self.validator.validate(parsed, profiles=profiles)
+        # The entries are listed after the walk: a large Bundle's walk does not hold them as well.
+        entries = self._entries(parsed.resource) if resource_type == "Bundle" else ()
         if any(entry.profiles for entry in entries):
             outcome = self._with_entry_profiles(outcome, parsed, entries)
         name = payload.source if payload.line is None else f"{payload.source}:{payload.line}"
         outcome = replace(_shift_lines(outcome, payload.line or 1), source=name)
         return PayloadResult(outcome, payload.source, payload.line, resource_type, profiles, entries)
 
-    def _profiles(
-        self, payload: Payload, resource_type: str | None, entries: Sequence[EntryPart]
-    ) -> tuple[str, ...]:
+    def _profiles(self, payload: Payload, resource_type: str | None, resource: Any) -> tuple[str, ...]:
         matching = self.spec.profiles_of_type(resource_type)
-        applies_somewhere = bool(matching) or any(entry.profiles for entry in entries)
-        if payload.named and not applies_somewhere:
+        if payload.named and not matching and not self._applies_to_an_entry(resource_type, resource):
             return self.spec.profiles
         return matching
+
+    def _applies_to_an_entry(self, resource_type: str | None, bundle: Any) -> bool:
+        """Whether a profile of the run is for the type of one of the Bundle's entries."""
+        types = {kind for _, kind in self.spec.profile_types if kind is not None}
+        if resource_type != "Bundle" or not types:
+            return False
+        found = bundle.get("entry") if isinstance(bundle, dict) else None
+        return isinstance(found, list) and any(self._entry(0, entry).kind in types for entry in found)
 
     def _entries(self, bundle: Any) -> tuple[EntryPart, ...]:
         found = bundle.get("entry") if isinstance(bundle, dict) else None
