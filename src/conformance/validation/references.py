@@ -158,6 +158,15 @@ def _needs_target(type_ref: TypeRef) -> bool:
     return any(not url.startswith(CORE_PREFIX) for url in type_ref.target_profiles)
 
 
+def _found_type(target: Any, named_type: str | None) -> Any:
+    """The resourceType of the resolved target, else the type the reference names."""
+    if target is None:
+        return named_type  # most references resolve to nothing: told before the slower Mapping test
+    if type(target) is dict or isinstance(target, Mapping):
+        return target.get("resourceType")
+    return named_type
+
+
 @dataclass(frozen=True)
 class _Targets:
     """What a Reference type's target profiles allow: fixed by the definitions, so worked out once."""
@@ -212,7 +221,7 @@ class ReferenceChecks:
             self._unresolved_in_bundle(walker, reference, loc, frame, needs_target=targets.needs_target)
             if named_type is not None and walker.engine.options.assume_valid_rest_references:
                 _implied_type(walker, reference, named_type, allowed, loc, plan, rule)
-        found_type = target.get("resourceType") if isinstance(target, Mapping) else named_type
+        found_type = _found_type(target, named_type)
         if target is not None and named_type is not None and found_type != named_type:
             walker.report.error(
                 "structure",
