@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import io
 import json
+import re
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +15,7 @@ import pytest
 
 from conformance.outcome import Issue, Outcome, Severity
 from conformance.reports import PayloadResult, base_uri_of, sarif_log, write_sarif
+from conformance.reports.sarif import SarifStream
 
 SCHEMA_FILE = Path(__file__).resolve().parent / "schemas" / "sarif-2.1.0.json"
 
@@ -127,3 +131,31 @@ def test_hostile_text_is_written_as_valid_json(sarif_schema: jsonschema.protocol
 
 def test_base_uri_ends_with_a_slash(tmp_path: Path) -> None:
     assert base_uri_of(tmp_path).endswith("/") and base_uri_of(tmp_path).startswith("file:///")
+
+
+def _whole_log(results: list[PayloadResult], **options: Any) -> str:
+    """The log as one document: what the streamed writer must write, byte for byte."""
+    text = json.dumps(sarif_log(results, **options), indent=2, ensure_ascii=False)
+    return re.sub("[\ud800-\udfff]", lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+
+
+@pytest.mark.parametrize("count", [0, 1, 2, 5])
+@pytest.mark.parametrize("min_severity", [Severity.WARNING, Severity.INFORMATION])
+def test_the_log_written_result_by_result_is_the_whole_document(count: int, min_severity: Severity) -> None:
+    hostile = PayloadResult(Outcome.of([_issue("type.string", message="lone \ud800 and é")]), "h.json")
+    results = [*_varied_results(), hostile][:count]
+    stream = io.StringIO()
+    write_sarif(results, stream, base_uri="file:///repo/", min_severity=min_severity)
+    assert stream.getvalue() == _whole_log(results, base_uri="file:///repo/", min_severity=min_severity)
+
+
+def test_a_streamed_log_keeps_no_outcome_once_its_results_are_written() -> None:
+    sink = SarifStream(io.StringIO())
+    outcome = Outcome.of([_issue("type.date", line=3, column=1)])
+    watched = weakref.ref(outcome)
+    sink.add(PayloadResult(outcome, "p.json"))
+    del outcome
+    gc.collect()
+    assert watched() is None
+    sink.close()
+    assert sink.tally.payloads == 1 and sink.tally.invalid == 1

@@ -29,11 +29,12 @@ from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Outcome
-from conformance.reports import base_uri_of, write_sarif
+from conformance.reports import base_uri_of
 from conformance.reports.junit import JUnitStream
 from conformance.reports.payloads import count_payloads, discover, payloads
 from conformance.reports.runner import ContextSpec, Pool, RunSpec, WorkerPool, validate_payloads
-from conformance.reports.stream import Collected, JsonStream, ResultSink, TextStream, held
+from conformance.reports.sarif import SarifStream
+from conformance.reports.stream import JsonStream, ResultSink, TextStream, held
 from conformance.validation import Validator
 
 FORMATS = ("text", "json", "junit", "sarif")
@@ -289,7 +290,7 @@ def _sink(format: str, notes: Sequence[str], stream: IO[str], *, hold: bool) -> 
     if format == "junit":
         return JUnitStream(stream)  # cases spooled to a temporary file; written whole at the end
     if format == "sarif":
-        return Collected(lambda results: write_sarif(results, stream, base_uri=base_uri_of(Path.cwd())))
+        return SarifStream(stream, base_uri=base_uri_of(Path.cwd()))  # results spooled; written at the end
     streamed: ResultSink
     if format == "json":
         streamed = JsonStream(stream)

@@ -7,9 +7,11 @@ stay relative to a base (`%SRCROOT%`), which is what GitHub code scanning expect
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import re
+import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePath, PurePosixPath
 from typing import IO, Any
@@ -18,12 +20,14 @@ from urllib.parse import quote
 import conformance
 from conformance.outcome import Issue, Severity
 from conformance.reports.model import PayloadResult
+from conformance.reports.stream import Tally
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 TOOL_NAME = "fhir-conformance"
 SRCROOT = "%SRCROOT%"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+_COPY_CHUNK = 1 << 20
 
 _LEVELS = {
     Severity.FATAL: "error",
@@ -102,7 +106,7 @@ class _Run:
     def add(self, result: PayloadResult) -> None:
         for issue in result.outcome.issues:
             if issue.severity.rank <= self.min_rank:
-                self.results.append(self._result(result, issue))
+                self.results.append(self.result(result, issue))
 
     def _rule_index(self, issue: Issue) -> int:
         index = self.rules.get(issue.message_id)
@@ -129,7 +133,7 @@ class _Run:
             location["logicalLocations"] = [{"fullyQualifiedName": issue.location, "kind": "element"}]
         return location
 
-    def _result(self, result: PayloadResult, issue: Issue) -> dict[str, Any]:
+    def result(self, result: PayloadResult, issue: Issue) -> dict[str, Any]:
         return {
             "ruleId": issue.message_id,
             "ruleIndex": self._rule_index(issue),
@@ -190,7 +194,70 @@ def write_sarif(
     base_uri: str | None = None,
     min_severity: Severity = Severity.WARNING,
 ) -> None:
-    log = sarif_log(results, base_uri=base_uri, min_severity=min_severity)
-    text = json.dumps(log, indent=2, ensure_ascii=False)
+    """`sarif_log` as indented JSON (the bytes of `json.dumps(log, indent=2)`), written result by result."""
+    sink = SarifStream(stream, base_uri=base_uri, min_severity=min_severity)
+    for result in results:
+        sink.add(result)
+    sink.close()
+
+
+def _json(value: Any) -> str:
+    text = json.dumps(value, indent=2, ensure_ascii=False)
     # A lone surrogate (from a payload's text) cannot be written as UTF-8; JSON can escape it.
-    stream.write(_LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n")
+    return _LONE_SURROGATE.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
+
+
+_RESULT_INDENT = " " * 8  # the depth of a result in the log: runs, a run, its results
+_NO_RESULTS = '"results": []'
+
+
+class SarifStream:
+    """`write_sarif` as results arrive: each SARIF result is written to a spool as it is made, and the log's
+    head (its rules and artifacts, known only at the end) is written at `close`, before the spooled results.
+
+    A payload with an issue in each of 200,000 entries never has its whole log, or a dict for each of its
+    results, in memory at once; nor does a run keep each payload's outcome to the end.
+    """
+
+    def __init__(
+        self, stream: IO[str], *, base_uri: str | None = None, min_severity: Severity = Severity.WARNING
+    ) -> None:
+        self._stream = stream
+        self._base_uri = base_uri
+        self._run = _Run(min_severity)
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close()
+        self._written = 0
+        self.tally = Tally()
+
+    def add(self, result: PayloadResult) -> None:
+        self.tally.count(result)
+        run = self._run
+        for issue in result.outcome.issues:
+            if issue.severity.rank <= run.min_rank:
+                text = _json(run.result(result, issue)).replace("\n", "\n" + _RESULT_INDENT)
+                separator = ",\n" if self._written else "\n"
+                self._spool.write((separator + _RESULT_INDENT + text).encode("utf-8"))
+                self._written += 1
+
+    def close(self) -> None:
+        try:
+            self._write()
+        finally:
+            self._spool.close()
+
+    def _write(self) -> None:
+        log = {
+            "$schema": SARIF_SCHEMA,
+            "version": SARIF_VERSION,
+            "runs": [self._run.document(self._base_uri)],
+        }
+        head, _, tail = _json(log).partition(_NO_RESULTS)  # `results` is the only key of that name
+        if not self._written:
+            self._stream.write(head + _NO_RESULTS + tail + "\n")
+            return
+        self._stream.write(head + '"results": [')
+        self._spool.seek(0)
+        decoder = codecs.getincrementaldecoder("utf-8")()
+        while chunk := self._spool.read(_COPY_CHUNK):
+            self._stream.write(decoder.decode(chunk))
+        self._stream.write("\n" + _RESULT_INDENT[:-2] + "]" + tail + "\n")
