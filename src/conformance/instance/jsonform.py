@@ -7,7 +7,8 @@
   or hits Python's recursion limit.
 
 Positions are not tracked here; `jsonscan` finds them in the same text when first asked: by reading the text
-up to each asked value, then, for payloads that ask for many, through an index of every value.
+up to each asked value, then, for payloads that ask for many, through an index of every value. A payload
+above a megabyte is kept compressed meanwhile, and its text read back in pieces (`textsource`).
 """
 
 from __future__ import annotations

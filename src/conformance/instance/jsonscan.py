@@ -9,7 +9,8 @@ token and iteratively (no recursion, whatever the nesting):
   person can act on, the point where nesting passes the limit, repeated keys and raw control characters.
 
 `PathFinder` answers the first few position questions without either: it reads only the text before the
-asked value, with the standard library's C decoder skipping the values it passes.
+asked value, with the standard library's C decoder skipping the values it passes. It reads the whole text,
+or (a large payload, kept compressed) a window of it decoded forward in pieces (`textsource`).
 """
 
 from __future__ import annotations
