@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+import threading
 import zlib
 from array import array
 from collections.abc import Iterator, Mapping
@@ -449,20 +450,23 @@ class _NavigatedPositions:
         self._root = root
         self._duplicated = duplicated
         self._budget = budget * (len(text) if isinstance(text, str) else text.size)
+        # The finder moves through the text (and a streamed text's window with it): one lookup at a time.
+        self._lock = threading.Lock()
 
     def get(self, path: Path) -> Position | None:
-        finder = self._finder  # once the index is built, another thread may have dropped the finder
-        if finder is None:
-            return self._index.get(path) if self._index is not None else None
         # Without repeated keys the parsed value holds every path the text has: no reading for the others.
         if not self._duplicated and not _has_path(self._root, path):
             return None
-        offset = finder.offset(path)
-        position = None if offset is None else finder.position(offset)
-        if finder.cost > self._budget:
-            self._index = _index(finder.text, self._root, duplicated=self._duplicated)
-            self._finder = None
-        return position
+        with self._lock:
+            finder = self._finder
+            if finder is None:
+                return self._index.get(path) if self._index is not None else None
+            offset = finder.offset(path)
+            position = None if offset is None else finder.position(offset)
+            if finder.cost > self._budget:
+                self._index = _index(finder.text, self._root, duplicated=self._duplicated)
+                self._finder = None
+            return position
 
 
 def _has_path(root: dict[str, Any], path: Path) -> bool:
