@@ -44,6 +44,8 @@ from conformance.validation.walker import Frame, Walker
 
 # Distinct (type, text) answers kept by Engine.string_problem: a few MB at most, whatever the payloads.
 _STRING_MEMO_LIMIT = 50_000
+# Longer texts (narrative, notes) rarely recur; keeping one costs its hash and memory: checked each time.
+_STRING_MEMO_LENGTH = 256
 _RESTFUL_BASE = re.compile(r"(https?://.+/)[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 Source = bytes | str | os.PathLike[str] | Mapping[str, Any] | Parsed
@@ -269,6 +271,8 @@ class Engine:
         Depends on the type and the text only, and the same codes, systems and dates recur throughout a
         payload and across payloads: the answers are kept, up to a bound.
         """
+        if len(value) > _STRING_MEMO_LENGTH:
+            return self._string_problem(type_code, value)
         key = (type_code, value)
         memo = self._string_problems
         # One lookup, not `in` then `[]`: another thread (serve) may clear the memo in between.
@@ -276,15 +280,19 @@ class Engine:
             return memo[key]
         except KeyError:
             pass
+        problem = self._string_problem(type_code, value)
+        if len(memo) >= _STRING_MEMO_LIMIT:
+            memo.clear()
+        memo[key] = problem
+        return problem
+
+    def _string_problem(self, type_code: str, value: str) -> primitives.Problem | None:
         problem = primitives.json_type_problem(type_code, value)
         if problem is None:
             problem = primitives.lexical_problem(type_code, value)
         if problem is None:
             type_regex = self.primitive_regex(type_code)
             problem = primitives.type_regex_problem(type_regex, value, type_code) if type_regex else None
-        if len(memo) >= _STRING_MEMO_LIMIT:
-            memo.clear()
-        memo[key] = problem
         return problem
 
     def global_profiles(self, resource_type: str) -> tuple[str, ...]:
