@@ -131,3 +131,20 @@ def test_answers_kept_per_definition_do_not_grow_with_payloads(r4_context: Conte
     for _ in range(5):
         validator.validate(response)
     assert (len(validator.engine.children_memo), len(validator.engine.child_tables._tables)) == kept
+
+
+def test_an_answer_kept_per_key_set_is_the_answer_worked_out(definitions: Definitions) -> None:
+    table = ChildTable(_children(definitions, "Observation"))
+    first = table.to_visit({"colour": 1, "status": "final", "valueWidget": 2})
+    again = table.to_visit({"colour": 3, "status": "amended", "valueWidget": 4})
+    assert again == first
+    assert [rule.name for rule in first[0]] == ["status", "code", "value[x]"]
+    assert first[1] == ["colour", "valueWidget"]  # in the object's own order
+
+
+def test_many_key_sets_are_answered_past_those_kept(definitions: Definitions) -> None:
+    table = ChildTable(_children(definitions, "Observation"))
+    for number in range(500):  # hostile input: every object with keys of its own
+        visit, unknown = table.to_visit({f"x{number}": 1, "subject": {}})
+        assert [rule.name for rule in visit] == ["status", "code", "subject"]
+        assert unknown == [f"x{number}"]

@@ -16,10 +16,11 @@ from typing import Any
 from conformance.definitions.plan import ElementRule
 
 _KEYS_KEPT = 256
+_KEY_SETS_KEPT = 64
 
 
 class ChildTable:
-    __slots__ = ("_always", "_by_key", "_choice_hits", "_choices", "_names", "rules")
+    __slots__ = ("_always", "_by_key", "_by_keys", "_choice_hits", "_choices", "_names", "rules")
 
     def __init__(self, rules: Sequence[ElementRule]) -> None:
         self.rules = rules
@@ -41,6 +42,7 @@ class ChildTable:
         # The choices an unknown key looks like, per key: the same few keys recur (`resourceType` at every
         # resource's root). Bounded, as the keys come from payloads.
         self._choice_hits: dict[str, tuple[int, ...]] = {}
+        self._by_keys: dict[tuple[Any, ...], tuple[list[ElementRule], list[Any]]] = {}
 
     def names(self, name: str) -> bool:
         """Is this the JSON name of a child rule itself (`birthDate`; not its `_birthDate` sibling)?"""
@@ -50,9 +52,23 @@ class ChildTable:
         """Does a child rule name this JSON key (`birthDate`, `_birthDate`)?"""
         return key in self._by_key
 
-    def to_visit(self, keys: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:
-        """The rules to visit for an object with these keys, in the rules' own order; and the keys no
-        rule names (unknown, unless a choice element claims them as a type it does not allow)."""
+    def to_visit(self, obj: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:
+        """The rules to visit for an object, in the rules' own order; and the keys no rule names
+        (unknown, unless a choice element claims them as a type it does not allow).
+
+        The answer depends on the object's keys only, and the same few key sets recur (every Coding has
+        `system`, `code`, `display`): it is kept per key set, for a bounded number of them. The lists
+        returned are shared: read them, never change them.
+        """
+        keys = tuple(obj)
+        known = self._by_keys.get(keys)
+        if known is None:
+            known = self._visit(keys)
+            if len(self._by_keys) < _KEY_SETS_KEPT:
+                self._by_keys[keys] = known
+        return known
+
+    def _visit(self, keys: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:
         visit = set(self._always)
         unknown = []
         by_key = self._by_key
