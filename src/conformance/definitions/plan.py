@@ -53,7 +53,7 @@ class TypeRef:
     target_profiles: tuple[str, ...] = ()
     profile_element: str | None = None  # an element inside the profile, rather than its root
 
-    @property
+    @cached_property  # asked of every value: worked out once (a frozen dataclass still has a __dict__)
     def is_primitive(self) -> bool:
         return self.code in PRIMITIVE_TYPES
 
