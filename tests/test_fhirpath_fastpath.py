@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.fhirpath import FhirPathEngine, FhirPathError, Primitive
-from conformance.fhirpath.fastpath import FAST_PATHS
+from conformance.fhirpath.fastpath import _OBJECT_VERDICTS, FAST_PATHS
 from conformance.fhirpath.fastpath_rules import SIMPLE_FAST_PATHS
 from conformance.fhirversion import FhirVersion
 
@@ -123,19 +123,29 @@ def test_fast_path_agrees_with_fhirpathpy(
     )
 
 
+OBJECT_TEXTS = sorted(_OBJECT_VERDICTS)
+
+
 @pytest.mark.parametrize("version", list(FhirVersion), ids=str)
+@pytest.mark.parametrize("text", OBJECT_TEXTS)
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(focus=st.one_of(_objects(json_values), resources), focus_type=focus_types)
+@given(focus=st.one_of(_objects(json_values), resources, containers), focus_type=focus_types)
 def test_object_verdict_is_the_general_evaluations_where_it_answers(
-    version: FhirVersion, focus: dict[str, Any], focus_type: str | None
+    version: FhirVersion, text: str, focus: dict[str, Any], focus_type: str | None
 ) -> None:
-    compiled = ENGINES[version].compile(ELE_1)
+    compiled = ENGINES[version].compile(text)
     assert compiled.object_verdict is not None
     quick = compiled.object_verdict(focus)
-    general = compiled.evaluate_general(focus, focus_type=focus_type)
-    assert quick is None or [quick] == general
-    if not any(key.startswith("_") for key in focus):
-        assert quick is not None  # it answers for every object without `_name` keys
+    if quick is not None:
+        general = compiled.evaluate_general(focus, focus_type=focus_type, resource=focus, root_resource=focus)
+        assert general == [quick]
+
+
+def test_ele_1_object_verdict_answers_every_object_without_sibling_keys() -> None:
+    verdict = ENGINES[FhirVersion.R4].compile(ELE_1).object_verdict
+    assert verdict is not None
+    assert verdict({"id": "a"}) is False and verdict({"id": "a", "text": "t"}) is True
+    assert verdict({"_text": {"id": "b"}}) is None
 
 
 def test_only_expressions_decided_by_the_object_alone_have_an_object_verdict() -> None:

@@ -407,8 +407,40 @@ def fast_path_for(text: str) -> FastPath | None:
 # context: a function of the object giving the verdict, or None where the fast path must decide. The
 # validator asks this of every element (ele-1), so it is answered in one call.
 ObjectVerdict = Callable[[Mapping[str, Any]], "bool | None"]
+
+
+def _without(name: str) -> ObjectVerdict:
+    """True when the object has no `name` (nor `_name`): `name....empty()` holds; else None."""
+    sibling = "_" + name
+
+    def verdict(data: Mapping[str, Any]) -> bool | None:
+        return True if name not in data and sibling not in data else None
+
+    return verdict
+
+
+def _ref_1_without_local_reference(data: Mapping[str, Any]) -> bool | None:
+    """ref-1 holds at once for a Reference with no `reference`, or one that does not start with `#`.
+
+    The cases `_ref_1` answers before it looks at the root's contained resources; None for the rest.
+    """
+    if "_reference" in data:
+        return None
+    reference = data.get("reference")
+    if reference is None:
+        return True
+    if type(reference) is not str:
+        return None
+    return True if reference == "#" or not reference.startswith("#") else None
+
+
 _OBJECT_VERDICTS: Mapping[str, ObjectVerdict] = {
     "hasValue() or (children().count() > id.count())": _has_child_besides_id,  # what _ele_1_r4 asks first
+    # dom-2, dom-4, dom-5 on every resource: most have no contained resources
+    "contained.contained.empty()": _without("contained"),
+    "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()": _without("contained"),
+    "contained.meta.security.empty()": _without("contained"),
+    _REF_1: _ref_1_without_local_reference,
 }
 
 
