@@ -22,25 +22,8 @@ BODY_WEIGHT = "http://hl7.org/fhir/StructureDefinition/bodyweight"
 
 
 def _body_weight(note: list[Any]) -> dict[str, Any]:
-    return {
-        "resourceType": "Observation",
-        "status": "final",
-        "category": [
-            {
-                "coding": [
-                    {
-                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "vital-signs",
-                    }
-                ]
-            }
-        ],
-        "code": {"coding": [{"system": "http://loinc.org", "code": "29463-7"}]},
-        "subject": {"reference": "Patient/p"},
-        "effectiveDateTime": "2024-01-01",
-        "valueQuantity": {"value": 70, "unit": "kg", "system": "http://unitsofmeasure.org", "code": "kg"},
-        "note": note,
-    }
+    # Only its notes matter here: what the profile requires elsewhere may be missing.
+    return {"resourceType": "Observation", "status": "final", "code": {"text": "weight"}, "note": note}
 
 
 def _problems(validator: Validator, resource: dict[str, Any], profiles: Sequence[str] = ()) -> set[str]:
