@@ -26,6 +26,15 @@ class DefinitionSource(Protocol):
     def structure_definition(self, url_or_type: str) -> Mapping[str, Any] | None: ...
 
 
+_ABSENT_KEPT = 10_000
+
+
+def _remember(absent: set[str], name: str) -> None:
+    if len(absent) >= _ABSENT_KEPT:
+        absent.clear()  # found again at the cost of one lookup each
+    absent.add(name)
+
+
 def _has_snapshot(structure_definition: Mapping[str, Any]) -> bool:
     snapshot = structure_definition.get("snapshot")
     return isinstance(snapshot, Mapping) and bool(snapshot.get("element"))
@@ -36,8 +45,12 @@ class Definitions:
 
     def __init__(self, source: DefinitionSource) -> None:
         self.source = source
-        self._plans: dict[str, Plan | None] = {}
-        self._type_plans: dict[str, Plan | None] = {}
+        self._plans: dict[str, Plan] = {}
+        self._type_plans: dict[str, Plan] = {}
+        # Names that give no Plan come from payloads (an unknown profile, `valueFoo`): kept up to a bound, so
+        # a long-running process meeting endless unknown names does not grow.
+        self._absent: set[str] = set()
+        self._absent_types: set[str] = set()
         # Resources profiles contain (ValueSets bound as `#id`), by `<profile url>#id`.
         self.contained: dict[str, Mapping[str, Any]] = {}
         self._problems: dict[str, tuple[Issue, ...]] = {}
@@ -52,12 +65,15 @@ class Definitions:
     def plan(self, url_or_type: str) -> Plan | None:
         """The compiled profile, or None when it cannot be found or compiled."""
         key = url_or_type
-        cached = self._plans.get(key, ...)
-        if cached is not ...:
+        cached = self._plans.get(key)
+        if cached is not None or key in self._absent:
             return cached
         with self._lock:
             plan = self._build(key)
-            self._plans[key] = plan
+            if plan is not None:
+                self._plans[key] = plan
+            else:
+                _remember(self._absent, key)
         return plan
 
     def problems(self, url_or_type: str) -> tuple[Issue, ...]:
@@ -67,11 +83,14 @@ class Definitions:
 
     def type_plan(self, type_code: str) -> Plan | None:
         """The base definition of a datatype or resource type."""
-        cached = self._type_plans.get(type_code, ...)
-        if cached is not ...:
+        cached = self._type_plans.get(type_code)
+        if cached is not None or type_code in self._absent_types:
             return cached
         plan = self.plan(type_code if "/" in type_code else CORE_PREFIX + type_code)
-        self._type_plans[type_code] = plan
+        if plan is not None:
+            self._type_plans[type_code] = plan
+        else:
+            _remember(self._absent_types, type_code)
         return plan
 
     def snapshot(self, url_or_type: str) -> Mapping[str, Any] | None:
