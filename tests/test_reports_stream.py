@@ -194,3 +194,12 @@ def test_the_junit_report_groups_a_file_named_twice_and_bundle_entries_as_the_wh
     mixed = [results[0], *other, in_bundle, *results[1:]]
     monkeypatch.setattr("conformance.reports.junit._COPY_CHUNK", 3)  # chunks that cut characters
     assert _junit_streamed(mixed) == junit_xml(mixed)
+
+
+@pytest.mark.parametrize("count", [1, 2])
+def test_a_payload_without_issues_is_written_as_the_whole_document_says_it(count: int) -> None:
+    # An OperationOutcome without issues says so in an issue of its own: the one document written whole.
+    clean = [PayloadResult(Outcome.of([]), f"clean-{n}.json") for n in range(count)]
+    whole = json.dumps(operation_outcome_document(clean), indent=2, ensure_ascii=False) + "\n"
+    assert _streamed("json", clean) == whole
+    assert "No issues detected during validation" in whole
