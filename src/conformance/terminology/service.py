@@ -211,7 +211,8 @@ class LocalTerminology:
         findings = tuple(dict.fromkeys(finding for result in results for finding in result.issues))
         chosen = _first(results, CodeCheck.VALID) or _first(results, CodeCheck.UNKNOWN)
         if chosen is not None:
-            return replace(chosen, issues=findings)
+            # Usually one coding with nothing to add: its own answer stands (no copy made per value).
+            return chosen if chosen.issues == findings else replace(chosen, issues=findings)
         expansion = self._expander.expansion(valueset_url)
         where = expansion.label if expansion else valueset_url
         shown = ", ".join(qualified(_text(c.get("system")), str(c["code"])) for c in coded)
