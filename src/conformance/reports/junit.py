@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import tempfile
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from typing import IO
 
 from conformance.outcome import Issue, Severity
 from conformance.reports.model import PayloadResult
-from conformance.reports.stream import Tally
+from conformance.reports.stream import Spooled, Tally
 from conformance.reports.text import count_text, issues_text
 
 SUITES_NAME = "conformance validate"
@@ -148,7 +147,7 @@ class _Suite:
     """[start, end) byte ranges of the spool; consecutive cases of the suite share one."""
 
 
-class JUnitStream:
+class JUnitStream(Spooled):
     """`write_junit`, with the test cases spooled to a temporary file as results arrive.
 
     JUnit gives every suite's counts, and the totals, before its cases, so the cases are written to the
@@ -159,7 +158,7 @@ class JUnitStream:
     def __init__(self, stream: IO[str], *, name: str = SUITES_NAME) -> None:
         self._stream = stream
         self._name = name
-        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close()
+        super().__init__()
         self._suites: dict[str, _Suite] = {}
         self.tally = Tally()
 
@@ -179,12 +178,6 @@ class JUnitStream:
                 suite.spans.append([start, end])
             suite.tests += 1
             suite.failures += case.failed
-
-    def close(self) -> None:
-        try:
-            self._write()
-        finally:
-            self._spool.close()
 
     def _write(self) -> None:
         suites = list(self._suites.values())

@@ -11,7 +11,6 @@ import codecs
 import hashlib
 import json
 import re
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path, PurePath, PurePosixPath
 from typing import IO, Any
@@ -20,7 +19,7 @@ from urllib.parse import quote
 import conformance
 from conformance.outcome import Issue, Severity
 from conformance.reports.model import PayloadResult
-from conformance.reports.stream import Tally
+from conformance.reports.stream import Spooled, Tally
 
 SARIF_VERSION = "2.1.0"
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
@@ -211,7 +210,7 @@ _RESULT_INDENT = " " * 8  # the depth of a result in the log: runs, a run, its r
 _NO_RESULTS = '"results": []'
 
 
-class SarifStream:
+class SarifStream(Spooled):
     """`write_sarif` as results arrive: each SARIF result is written to a spool as it is made, and the log's
     head (its rules and artifacts, known only at the end) is written at `close`, before the spooled results.
 
@@ -225,7 +224,7 @@ class SarifStream:
         self._stream = stream
         self._base_uri = base_uri
         self._run = _Run(min_severity)
-        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close()
+        super().__init__()
         self._written = 0
         self.tally = Tally()
 
@@ -238,12 +237,6 @@ class SarifStream:
                 separator = ",\n" if self._written else "\n"
                 self._spool.write((separator + _RESULT_INDENT + text).encode("utf-8"))
                 self._written += 1
-
-    def close(self) -> None:
-        try:
-            self._write()
-        finally:
-            self._spool.close()
 
     def _write(self) -> None:
         log = {

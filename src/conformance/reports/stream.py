@@ -10,6 +10,7 @@ the end from the results kept (`Collected`).
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO, Any, Protocol
@@ -32,6 +33,23 @@ class ResultSink(Protocol):
     def add(self, result: PayloadResult) -> None: ...
 
     def close(self) -> None: ...
+
+
+class Spooled:
+    """A report whose totals come before its body: the body is spooled to a temporary file as results arrive,
+    and `close` writes the head (`_write`, known only at the end) and then copies the body after it."""
+
+    def __init__(self) -> None:
+        self._spool = tempfile.TemporaryFile()  # noqa: SIM115 -- closed in close()
+
+    def close(self) -> None:
+        try:
+            self._write()
+        finally:
+            self._spool.close()
+
+    def _write(self) -> None:
+        raise NotImplementedError
 
 
 class Tally:
