@@ -614,7 +614,8 @@ class Walker:
             self._length_and_range(value, rule, type_ref, loc, plan)
         if rule.fixed is not None or rule.pattern is not None:
             self.fixed_and_pattern(value, rule, loc, plan)
-        self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
+        if rule.binding is not None:  # a primitive is checked by its binding only (Identifier is an object)
+            self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
 
     def _regex_problem(self, rule: ElementRule, type_ref: TypeRef, value: Any) -> primitives.Problem | None:
         if rule.regex:
