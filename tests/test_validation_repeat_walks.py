@@ -77,3 +77,12 @@ def test_a_resource_walked_once_is_walked_once(r4_context: Context, annotation_v
     plain = Validator(r4_context, options=ValidationOptions(implied_profiles=False))
     plain.validate(_body_weight([{"text": "a"}, {"text": "b"}]))
     assert len(annotation_visits) == 2
+
+
+def test_a_resource_shared_by_two_places_is_walked_at_both(r4_validator: Validator) -> None:
+    # One dict a caller put at two places inside a resource walked against a profile (so walked twice).
+    patient = {"resourceType": "Patient", "id": "p", "gender": 5}
+    observation = {**_body_weight([{"text": "a"}]), "contained": [patient, patient]}
+    problems = _problems(r4_validator, observation, [BODY_WEIGHT])
+    for index in (0, 1):
+        assert f"error Observation.contained[{index}].gender type.json-type" in problems

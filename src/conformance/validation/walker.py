@@ -81,9 +81,9 @@ class Walker:
         self.engine = engine
         self.definitions = engine.definitions
         self.report = reporter
-        # id() of each resource walked -> the explicit profile sets it was walked with (the payload is
-        # alive for the whole walk, so ids are stable).
-        self._walked: dict[int, frozenset[str] | list[frozenset[str]]] = {}
+        # (id(), location) of each resource walked -> the explicit profile sets it was walked with (the
+        # payload is alive for the whole walk, so ids are stable).
+        self._walked: dict[tuple[int, str], frozenset[str] | list[frozenset[str]]] = {}
         # The objects the walks of the current resource went through, and in which of them (see
         # `_walked_before`); None while a resource is walked once, as nothing is skipped then.
         self._objects: dict[tuple[Any, ...], int] | None = None
@@ -110,7 +110,7 @@ class Walker:
             )
             return
         loc.rule_path = loc.type_code = resource_type
-        if self._already_walked(resource, explicit_profiles, frame):
+        if self._already_walked(resource, loc, explicit_profiles, frame):
             return
         profiles = self._profiles_for(resource, base, loc, explicit_profiles)[1:]
         inner = Frame(
@@ -137,24 +137,30 @@ class Walker:
         self.engine.resource_rules(self, resource, loc, inner)
 
     def _already_walked(
-        self, resource: Mapping[str, Any], explicit_profiles: Sequence[str], container: Frame | None
+        self,
+        resource: Mapping[str, Any],
+        loc: Loc,
+        explicit_profiles: Sequence[str],
+        container: Frame | None,
     ) -> bool:
         """A resource nested in another is reached again by the container's base walk: walk it once.
 
         Every walk of a resource covers its base, its declared and global profiles, so a later walk
         adds something only when it names an explicit profile no earlier walk of it named. A container
         walked once (no profile) reaches each resource in it once: nothing is kept for those (a 200,000
-        entry Bundle would keep an entry each).
+        entry Bundle would keep an entry each). The place is part of the key: one dict a caller put at
+        two places is walked at each.
         """
         if container is not None and container.verdicts is None:
             return False
         wanted = frozenset(explicit_profiles) if explicit_profiles else _NO_PROFILES  # one per entry adds up
-        walks = self._walked.get(id(resource))
+        key = (id(resource), loc.text)
+        walks = self._walked.get(key)
         if walks is None:
-            self._walked[id(resource)] = wanted  # most resources are walked once: no list for them
+            self._walked[key] = wanted  # most resources are walked once: no list for them
             return False
         if isinstance(walks, frozenset):
-            walks = self._walked[id(resource)] = [walks]
+            walks = self._walked[key] = [walks]
         if any(wanted <= done for done in walks):
             return True
         walks.append(wanted)
