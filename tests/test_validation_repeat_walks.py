@@ -40,6 +40,24 @@ def test_an_object_shared_by_two_places_is_reported_at_both(r4_validator: Valida
         assert f"error Observation.note[{index}].author structure.array-not-allowed" in problems
 
 
+def test_an_object_shared_with_a_place_the_profile_walk_leaves_is_reported_there(
+    r4_validator: Validator,
+) -> None:
+    # The body weight profile allows only valueQuantity, so its walk goes through the coding in the
+    # component but not in valueCodeableConcept: the base walk is the first to meet it there.
+    coding = {"system": "http://loinc.org", "code": " bad "}
+    observation = {
+        "resourceType": "Observation",
+        "status": "final",
+        "code": {"text": "weight"},
+        "component": [{"code": {"text": "part"}, "valueCodeableConcept": {"coding": [coding]}}],
+        "valueCodeableConcept": {"coding": [coding]},
+    }
+    problems = _problems(r4_validator, observation, [BODY_WEIGHT])
+    assert "error Observation.component[0].value.coding[0].code type.code" in problems
+    assert "error Observation.value.coding[0].code type.code" in problems
+
+
 def test_issues_below_what_the_profile_unfolds_are_those_of_the_base_walk(r4_context: Context) -> None:
     # The body weight code implies the profile: without implied profiles the base is walked alone.
     validator = Validator(r4_context, options=ValidationOptions(implied_profiles=False))

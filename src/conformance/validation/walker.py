@@ -41,6 +41,17 @@ def _system_typed(rule: ElementRule) -> bool:
 _NO_PROFILES: frozenset[str] = frozenset()
 
 
+def _same_place(first: Loc | None, other: Loc | None) -> bool:
+    """Do two locations name the same place in the payload? Up to where the walks share their Loc."""
+    while first is not other:
+        if first is None or other is None:
+            return False
+        if first.name != other.name or first.index != other.index or first.json_key != other.json_key:
+            return False
+        first, other = first.parent, other.parent
+    return True
+
+
 class Item:
     """One occurrence of an element: its value, its `_name` sibling for primitives, where it is.
 
@@ -84,9 +95,9 @@ class Walker:
         # (id(), location) of each resource walked -> the explicit profile sets it was walked with (the
         # payload is alive for the whole walk, so ids are stable).
         self._walked: dict[tuple[int, str], frozenset[str] | list[frozenset[str]]] = {}
-        # The objects the walks of the current resource went through, and in which of them (see
-        # `_walked_before`); None while a resource is walked once, as nothing is skipped then.
-        self._objects: dict[tuple[Any, ...], int] | None = None
+        # The objects the walks of the current resource went through, in which of them and where first
+        # (see `_walked_before`); None while a resource is walked once, as nothing is skipped then.
+        self._objects: dict[tuple[Any, ...], tuple[int, Loc]] | None = None
         self._walk_number = 0
 
     # ------------------------------------------------------------------ resources
@@ -340,7 +351,9 @@ class Walker:
         the report keeps one of each. So it is skipped. What the walk of an object depends on is in the
         key: the object, its child rules and their definition, and what its place tells its children
         (name, index, the element's path and type, read by extension contexts). Only an earlier walk
-        counts: one walk may reach an object twice (a slice, then its entry), and walks both.
+        counts: one walk may reach an object twice (a slice, then its entry), and walks both. A caller's
+        dict may sit at two places, and the earlier walk may have gone through only one of them (a choice
+        type the profile does not allow): the place must be the same too.
         """
         objects = self._objects
         assert objects is not None
@@ -348,11 +361,11 @@ class Walker:
             id(obj), id(children), id(plan), loc.name, loc.json_key, loc.index,
             loc.rule_path, loc.base_path, loc.type_code, root,
         )  # fmt: skip
-        walk = objects.get(key)
-        if walk is None:
-            objects[key] = self._walk_number
+        seen = objects.get(key)
+        if seen is None:
+            objects[key] = (self._walk_number, loc)
             return False
-        return walk < self._walk_number
+        return seen[0] < self._walk_number and _same_place(seen[1], loc)
 
     def _disallowed_choice_types(
         self,
