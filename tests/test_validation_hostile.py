@@ -209,3 +209,41 @@ def test_a_wrongly_shaped_value_anywhere_is_an_error_never_a_crash(
         if outcome.valid:
             accepted.append(f"{path} = {value!r}")
     assert accepted == []
+
+
+def _self_containing() -> dict[str, Any]:
+    extension: dict[str, Any] = {"url": "http://example.org/x"}
+    extension["extension"] = [extension]  # a dict that contains itself: no JSON text can say this
+    return {"resourceType": "Patient", "extension": [extension]}
+
+
+def _deep_dict() -> dict[str, Any]:
+    nested: Any = []
+    for _ in range(10_000):
+        nested = [nested]
+    return {"resourceType": "Patient", "extension": nested}
+
+
+@pytest.mark.parametrize(
+    ("make", "message_id"),
+    [
+        pytest.param(lambda: {"resourceType": "Patient", 1: "x"}, "json.syntax", id="int-key"),
+        pytest.param(
+            lambda: {"resourceType": "Patient", "name": [{("a",): 1}]}, "json.syntax", id="tuple-key"
+        ),
+        pytest.param(_self_containing, "json.too-deep", id="contains-itself"),
+        pytest.param(_deep_dict, "json.too-deep", id="deep"),
+    ],
+)
+def test_a_caller_dict_unlike_any_json_is_one_fatal_issue(
+    r4_fixtures: FixtureRunner, make: Callable[[], dict[Any, Any]], message_id: str
+) -> None:
+    outcome = r4_fixtures.validate_data(make())
+    assert _ids(outcome.issues) == [("fatal", message_id)]
+    assert not outcome.valid
+
+
+def test_a_caller_dict_within_the_limits_is_validated(r4_fixtures: FixtureRunner) -> None:
+    outcome = r4_fixtures.validate_data({"resourceType": "Patient", "gender": "nonsense", "active": True})
+    assert "binding.required.not-in-valueset" in [issue.message_id for issue in outcome.errors]
+    assert all(issue.severity is not Severity.FATAL for issue in outcome.issues)

@@ -9,10 +9,11 @@ from typing import Any, BinaryIO
 
 from conformance.definitions.typemodel import TypeModel
 from conformance.errors import InputError, UsageError
-from conformance.instance.issues import too_large
+from conformance.instance.issues import fatal, too_large, too_many_nodes
 from conformance.instance.jsonform import read_json
 from conformance.instance.parsed import Format, Limits, Parsed
 from conformance.instance.xmlform import read_xml
+from conformance.outcome import Issue
 
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | Mapping[str, Any] | Parsed
 
@@ -43,6 +44,9 @@ def parse(
         return source
     if isinstance(source, Mapping):
         resource = source if isinstance(source, dict) else dict(source)
+        problem = _json_form_problem(resource, limits)
+        if problem is not None:
+            return Parsed.of(None, "json", (problem,))
         return Parsed.of(resource, "json", ())
     if isinstance(source, os.PathLike):
         return parse_file(source, format=format, model=model, limits=limits)
@@ -54,6 +58,41 @@ def parse(
         unit = "bytes" if isinstance(source, bytes) else "characters"
         return Parsed.of(None, format or "json", (too_large(len(source), limits.max_bytes, unit),))
     return _parse_payload(source, format or sniff_format(source), model, limits)
+
+
+def _json_form_problem(resource: dict[str, Any], limits: Limits) -> Issue | None:
+    """What makes a caller's dict unlike any parsed JSON: a key that is not a string, nesting past the limit
+    (a dict that contains itself nests without end), more values than the limit. Checked level by level,
+    without recursion, before the walk (which assumes JSON's shapes) ever sees it."""
+    level: list[Any] = [resource]
+    depth = nodes = 0
+    while level:
+        depth += 1
+        if depth > limits.max_depth:
+            return fatal(
+                "too-costly",
+                "json.too-deep",
+                f"the resource nests objects and arrays more than {limits.max_depth} levels deep "
+                "(or contains itself)",
+            )
+        below: list[Any] = []
+        for node in level:
+            children = node.values() if isinstance(node, Mapping) else node
+            if isinstance(node, Mapping) and not all(type(key) is str for key in node):
+                key = next(key for key in node if type(key) is not str)
+                return fatal(
+                    "structure",
+                    "json.syntax",
+                    f"an object's property names must be strings, not {type(key).__name__} ({key!r:.40})",
+                )
+            for child in children:
+                nodes += 1
+                if isinstance(child, Mapping | list):
+                    below.append(child)
+        if nodes > limits.max_nodes:
+            return too_many_nodes(limits.max_nodes)
+        level = below
+    return None
 
 
 def parse_file(
