@@ -29,11 +29,8 @@ from conformance.context import Context
 from conformance.errors import InputError, UsageError
 from conformance.fhirversion import FhirVersion
 from conformance.outcome import Outcome
-from conformance.reports import base_uri_of
-from conformance.reports.junit import JUnitStream
 from conformance.reports.payloads import count_payloads, discover, payloads
 from conformance.reports.runner import ContextSpec, Pool, RunSpec, WorkerPool, validate_payloads
-from conformance.reports.sarif import SarifStream
 from conformance.reports.stream import JsonStream, ResultSink, TextStream, held
 from conformance.validation import Validator
 
@@ -287,9 +284,14 @@ def _cannot_write(path: Path, exc: OSError) -> InputError:
 
 
 def _sink(format: str, notes: Sequence[str], stream: IO[str], *, hold: bool) -> ResultSink:
+    # The JUnit and SARIF writers are imported only for their own formats (the command starts faster).
     if format == "junit":
+        from conformance.reports.junit import JUnitStream  # noqa: PLC0415
+
         return JUnitStream(stream)  # cases spooled to a temporary file; written whole at the end
     if format == "sarif":
+        from conformance.reports.sarif import SarifStream, base_uri_of  # noqa: PLC0415
+
         return SarifStream(stream, base_uri=base_uri_of(Path.cwd()))  # results spooled; written at the end
     streamed: ResultSink
     if format == "json":

@@ -26,7 +26,7 @@ from conformance.instance import Parsed
 from conformance.models import FhirModel, payload_of
 from conformance.outcome import Issue, Outcome
 from conformance.terminology import LocalTerminology
-from conformance.validation import measure, primitives, questionnaire
+from conformance.validation import measure, primitives
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
 from conformance.validation.childtable import ChildTables
@@ -478,6 +478,9 @@ class Engine:
     def _questionnaire(self, walker: Walker, resource: Mapping[str, Any], loc: Loc, frame: Frame) -> None:
         if resource.get("resourceType") != "QuestionnaireResponse":
             return
+        # Imported here: most runs meet no QuestionnaireResponse, and the command starts faster without it.
+        from conformance.validation import questionnaire  # noqa: PLC0415
+
         reference = questionnaire.questionnaire_reference(resource)
         form = self._find_questionnaire(reference, frame) if reference else None
         findings = questionnaire.check_response(
