@@ -51,7 +51,7 @@ def _target_types(walker: Walker, type_ref: TypeRef) -> tuple[set[str], list[str
 def _named_resource_type(walker: Walker, reference: str) -> str | None:
     """The resource type a literal reference names; `Performer/1` names none (no such resource type)."""
     named_type = reference_type(reference)
-    return named_type if named_type is not None and walker._is_resource_type(named_type) else None
+    return named_type if named_type is not None and walker.engine.is_resource_type(named_type) else None
 
 
 def _urn_sibling(reference: str, frame: Frame) -> Mapping[str, Any] | None:

@@ -784,9 +784,6 @@ class Walker:
                     constraint=issue.constraint,
                 )
 
-    def _is_resource_type(self, code: str) -> bool:
-        return self.engine.is_resource_type(code)
-
     # ------------------------------------------------------------------ fixed and pattern
 
     def fixed_and_pattern(self, value: Any, rule: ElementRule, loc: Loc, plan: Plan) -> None:
