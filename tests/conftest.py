@@ -142,4 +142,3 @@ def r4_validator(r4_context: Context) -> Validator:
 @pytest.fixture(scope="session")
 def r4_fixtures(r4_validator: Validator) -> FixtureRunner:
     return FixtureRunner(r4_validator)
-

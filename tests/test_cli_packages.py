@@ -115,5 +115,3 @@ def test_sample_without_packages_is_a_clear_error(env: Path, capsys: pytest.Capt
     assert code == 2 and out == ""
     assert "the UK Core sample needs fhir.r4.ukcore.stu2#2.0.2" in err
     assert err.count("\n") == 1
-
-

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conformance.fhirpath import FhirPathEngine, FhirPathError, Primitive
-from conformance.fhirpath.fastpath import _OBJECT_VERDICTS, FAST_PATHS
+from conformance.fhirpath.fastpath import FAST_PATHS, OBJECT_VERDICT_TEXTS
 from conformance.fhirpath.fastpath_rules import SIMPLE_FAST_PATHS
 from conformance.fhirversion import FhirVersion
 
@@ -123,34 +123,91 @@ def test_fast_path_agrees_with_fhirpathpy(
     )
 
 
-OBJECT_TEXTS = sorted(_OBJECT_VERDICTS)
+OBJECT_TEXTS = sorted(OBJECT_VERDICT_TEXTS)
+# Extensions as payloads have them (simple, complex, with both or neither), and the odd shapes.
+extension_values = st.one_of(
+    scalars, st.lists(st.one_of(st.none(), st.sampled_from(STRINGS)), max_size=2), _objects(scalars)
+)
+extensions = st.fixed_dictionaries(
+    {"url": st.sampled_from(["http://example.org/a", 1])},
+    optional={
+        "extension": st.one_of(st.none(), st.lists(st.one_of(st.none(), _objects(scalars)), max_size=2)),
+        "valueString": extension_values,
+        "valueQuantity": extension_values,
+        "valueCodeableConcept": extension_values,
+        "valueFoo": extension_values,
+        "value": extension_values,
+        "id": st.sampled_from(["a", ""]),
+        "_valueString": _objects(scalars),
+    },
+)
+
+
+def _assert_object_verdict_agrees(
+    version: FhirVersion, text: str, focus: dict[str, Any], focus_type: str | None
+) -> bool | None:
+    compiled = ENGINES[version].compile(text)
+    assert compiled.object_verdict is not None
+    quick = compiled.object_verdict(focus, focus_type)
+    if quick is not None:
+        general = compiled.evaluate_general(focus, focus_type=focus_type, resource=focus, root_resource=focus)
+        assert general == [quick]
+    return quick
 
 
 @pytest.mark.parametrize("version", list(FhirVersion), ids=str)
 @pytest.mark.parametrize("text", OBJECT_TEXTS)
 @settings(max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
-@given(focus=st.one_of(_objects(json_values), resources, containers), focus_type=focus_types)
+@given(focus=st.one_of(_objects(json_values), resources, containers, extensions), focus_type=focus_types)
 def test_object_verdict_is_the_general_evaluations_where_it_answers(
     version: FhirVersion, text: str, focus: dict[str, Any], focus_type: str | None
 ) -> None:
-    compiled = ENGINES[version].compile(text)
-    assert compiled.object_verdict is not None
-    quick = compiled.object_verdict(focus)
-    if quick is not None:
-        general = compiled.evaluate_general(focus, focus_type=focus_type, resource=focus, root_resource=focus)
-        assert general == [quick]
+    _assert_object_verdict_agrees(version, text, focus, focus_type)
+
+
+@pytest.mark.parametrize("version", list(FhirVersion), ids=str)
+@settings(max_examples=300, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(focus=extensions)
+def test_ext_1_object_verdict_on_extensions_is_the_general_evaluations(
+    version: FhirVersion, focus: dict[str, Any]
+) -> None:
+    _assert_object_verdict_agrees(version, EXT_1, focus, "Extension")
+
+
+def test_ext_1_object_verdict_answers_simple_and_complex_extensions_only_when_typed_extension() -> None:
+    verdict = ENGINES[FhirVersion.R4].compile(EXT_1).object_verdict
+    assert verdict is not None
+    simple = {"url": "u", "valueString": "x"}
+    assert verdict(simple, "Extension") is True
+    assert verdict({"url": "u", "extension": [{"url": "a", "valueCode": "b"}]}, "Extension") is True
+    assert verdict({"url": "u", "extension": [{"url": "a"}], "valueString": "x"}, "Extension") is False
+    assert verdict({"url": "u"}, "Extension") is False
+    assert verdict(simple, None) is None and verdict(simple, "Period") is None
+    assert verdict({"url": "u", "_valueString": {"id": "a"}}, "Extension") is None
+    assert verdict({"url": "u", "valueString": "x", "valueCode": "y"}, "Extension") is None
+
+
+def test_dom_6_object_verdict_answers_a_resource_with_a_narrative_div_only() -> None:
+    verdict = ENGINES[FhirVersion.R4].compile("text.`div`.exists()", key="dom-6").object_verdict
+    assert verdict is not None
+    div = '<div xmlns="http://www.w3.org/1999/xhtml">x</div>'
+    narrated = {"resourceType": "Patient", "text": {"status": "generated", "div": div}}
+    assert verdict(narrated, "Patient") is True
+    assert verdict({"resourceType": "Patient"}, "Patient") is None
+    assert verdict({"resourceType": "Patient", "text": {"status": "empty"}}, "Patient") is None
 
 
 def test_ele_1_object_verdict_answers_every_object_without_sibling_keys() -> None:
     verdict = ENGINES[FhirVersion.R4].compile(ELE_1).object_verdict
     assert verdict is not None
-    assert verdict({"id": "a"}) is False and verdict({"id": "a", "text": "t"}) is True
-    assert verdict({"_text": {"id": "b"}}) is None
+    assert verdict({"id": "a"}, None) is False and verdict({"id": "a", "text": "t"}, None) is True
+    assert verdict({"_text": {"id": "b"}}, None) is None
 
 
 def test_only_expressions_decided_by_the_object_alone_have_an_object_verdict() -> None:
     engine = ENGINES[FhirVersion.R4]
-    assert engine.compile(EXT_1).object_verdict is None
+    per_1 = "start.hasValue().not() or end.hasValue().not() or (start <= end)"  # needs a value's type
+    assert engine.compile(per_1).object_verdict is None
     assert FhirPathEngine(FhirVersion.R4, fast_paths=False).compile(ELE_1).object_verdict is None
 
 

@@ -282,3 +282,26 @@ def test_a_large_payload_is_read_in_pieces_and_gives_its_texts_positions() -> No
     lines = jsonscan.LineIndex(text)
     for path in [("entry", 19_999, "resource", "id"), ("entry", 0, "fullUrl"), ("resourceType",)]:
         assert parsed.position(path) == lines.position(offsets[path])
+
+
+@pytest.mark.parametrize(
+    ("payload", "root"),
+    [
+        (b'{"resourceType": "Patient"}', (1, 1)),
+        (b'\xef\xbb\xbf{"resourceType": "Patient"}', (1, 1)),
+        (b'\r\n  \t{"resourceType": "Patient"}', (2, 4)),
+        ('\n\n {"resourceType": "Patient"}', (3, 2)),
+    ],
+)
+def test_the_root_position_is_the_same_known_at_once_or_read(payload: bytes | str, root: Path) -> None:
+    parsed = parse(payload)
+    assert parsed.position(()) == root
+    assert parsed.position(("resourceType",)) is not None
+
+
+def test_a_text_that_starts_with_its_object_answers_the_root_without_reading_positions() -> None:
+    with mock.patch.object(jsonform, "_positions", side_effect=AssertionError("positions were read")):
+        parsed = parse(b'{"resourceType": "Patient", "id": "a"}')
+        assert parsed.position(()) == (1, 1)
+        with pytest.raises(AssertionError, match="positions were read"):
+            parsed.position(("id",))

@@ -37,7 +37,6 @@ BOUNDED = settings(
 )
 
 
-
 def _errors(validator: Validator, instance: dict[str, Any], url: str) -> list[str]:
     outcome = validator.validate(instance, profiles=[url])
     return [f"{i.message_id} @ {i.location}: {i.message}" for i in outcome.errors]

@@ -815,16 +815,26 @@ WRONG_EXAMPLES: dict[str, tuple[str, ...]] = {
     "MrS-Bundle(ScoreSScore).json": ("fullurl_relative", "mrs_vital_signs", "nhs_number_check_digit"),
     "NRLS-DocumentReference-Example-1.json": ("undefined_profile",),
     "RARecord-Consent-1-example-1.json": (
-        "fhir_comments", "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+        "fhir_comments",
+        "provenance_activity",
+        "rarecord_codesystems",
+        "consent_provenance_target",
     ),
     "RARecord-Consent-1-example-1.xml.json": (
-        "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+        "provenance_activity",
+        "rarecord_codesystems",
+        "consent_provenance_target",
     ),
     "RARecord-Consent-1-example-2.json": (
-        "fhir_comments", "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+        "fhir_comments",
+        "provenance_activity",
+        "rarecord_codesystems",
+        "consent_provenance_target",
     ),
     "RARecord-Consent-1-example-2.xml.json": (
-        "provenance_activity", "rarecord_codesystems", "consent_provenance_target"
+        "provenance_activity",
+        "rarecord_codesystems",
+        "consent_provenance_target",
     ),
     "RARecord-Flag-1-example-1.json": ("provenance_activity", "rarecord_codesystems"),
     "RARecord-Flag-1-example-1.xml.json": ("provenance_activity", "rarecord_codesystems"),

@@ -113,7 +113,9 @@ def test_declared_profile_in_meta_is_applied(r4_fixtures: FixtureRunner) -> None
 
 
 def test_unknown_profile_asked_for_is_an_error(r4_fixtures: FixtureRunner) -> None:
-    outcome = r4_fixtures.validate("cardinality/patient-valid.json", ["http://unknown.test/StructureDefinition/none"])
+    outcome = r4_fixtures.validate(
+        "cardinality/patient-valid.json", ["http://unknown.test/StructureDefinition/none"]
+    )
     assert r4_fixtures.findings(outcome) == ["error profile.unknown @ Patient"]
 
 

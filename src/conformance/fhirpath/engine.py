@@ -102,7 +102,7 @@ class FhirPathEngine:
             correction_reason=correction.reason if correction else None,
             engine=self,
             fast_path=fast_path,
-            object_verdict=object_verdict_for(effective) if fast_path is not None else None,
+            object_verdict=object_verdict_for(effective, self._model) if fast_path is not None else None,
         )
         if fast_path is None:
             _ = compiled.parsed  # now: an expression that is not FHIRPath is refused when compiled

@@ -403,23 +403,27 @@ def fast_path_for(text: str) -> FastPath | None:
     return FAST_PATHS.get(text)
 
 
-# Expressions whose verdict on a plain JSON object follows from the object alone, with no evaluation
-# context: a function of the object giving the verdict, or None where the fast path must decide. The
-# validator asks this of every element (ele-1), so it is answered in one call.
-ObjectVerdict = Callable[[Mapping[str, Any]], "bool | None"]
+# Expressions whose verdict on a plain JSON object follows from the object (and its type) alone, with no
+# evaluation context: a function of the object and its focus type giving the verdict, or None where the
+# fast path must decide. The validator asks this of every element (ele-1), so it is answered in one call.
+ObjectVerdict = Callable[[Mapping[str, Any], "str | None"], "bool | None"]
 
 
 def _without(name: str) -> ObjectVerdict:
     """True when the object has no `name` (nor `_name`): `name....empty()` holds; else None."""
     sibling = "_" + name
 
-    def verdict(data: Mapping[str, Any]) -> bool | None:
+    def verdict(data: Mapping[str, Any], focus_type: str | None) -> bool | None:
         return True if name not in data and sibling not in data else None
 
     return verdict
 
 
-def _ref_1_without_local_reference(data: Mapping[str, Any]) -> bool | None:
+def _ele_1_on_object(data: Mapping[str, Any], focus_type: str | None) -> bool | None:
+    return _has_child_besides_id(data)  # what _ele_1_r4 asks first
+
+
+def _ref_1_without_local_reference(data: Mapping[str, Any], focus_type: str | None) -> bool | None:
     """ref-1 holds at once for a Reference with no `reference`, or one that does not start with `#`.
 
     The cases `_ref_1` answers before it looks at the root's contained resources; None for the rest.
@@ -434,15 +438,60 @@ def _ref_1_without_local_reference(data: Mapping[str, Any]) -> bool | None:
     return True if reference == "#" or not reference.startswith("#") else None
 
 
+def _dom_6_with_narrative(data: Mapping[str, Any], focus_type: str | None) -> bool | None:
+    """dom-6 holds for a resource whose narrative has a `div`, wherever the resource sits; else None."""
+    text = data.get("text")
+    if "_text" in data or type(text) is not dict or "_div" in text:
+        return None
+    return True if type(text.get("div")) is str else None
+
+
+def _exists(child: Any) -> bool:
+    """Does a JSON property with no `_name` sibling hold any item (a list of only nulls holds none)?"""
+    return child is not None and (type(child) is not list or len(child) > child.count(None))
+
+
+def _ext_1_on_extension(model: TypeModel) -> ObjectVerdict:
+    """ext-1 on an Extension object: it has sub-extensions, or a value[x] (of a type Extension allows).
+
+    Declines an object with `_name` siblings, a plain `value`, several value[x] properties or a resource's
+    shape, and a focus that is not typed Extension (which value[x] names count depends on the type).
+    """
+    positions = model.choice_positions("Extension", "value")
+
+    def verdict(data: Mapping[str, Any], focus_type: str | None) -> bool | None:
+        if focus_type != "Extension" or "resourceType" in data or "value" in data:
+            return None
+        has_extensions = value_exists = False
+        values = 0
+        for key, child in data.items():
+            if key[:1] == "_":
+                return None
+            if key == "extension":
+                has_extensions = _exists(child)
+            elif key in positions:
+                values += 1
+                value_exists = _exists(child)
+        return None if values > 1 else has_extensions != value_exists
+
+    return verdict
+
+
+_EXT_1 = "extension.exists() != value.exists()"
 _OBJECT_VERDICTS: Mapping[str, ObjectVerdict] = {
-    "hasValue() or (children().count() > id.count())": _has_child_besides_id,  # what _ele_1_r4 asks first
+    "hasValue() or (children().count() > id.count())": _ele_1_on_object,
     # dom-2, dom-4, dom-5 on every resource: most have no contained resources
     "contained.contained.empty()": _without("contained"),
     "contained.meta.versionId.empty() and contained.meta.lastUpdated.empty()": _without("contained"),
     "contained.meta.security.empty()": _without("contained"),
+    "(%rootResource != $this) or text.`div`.exists()": _dom_6_with_narrative,
     _REF_1: _ref_1_without_local_reference,
 }
+# Those that also need the type model (which value[x] names a type has).
+_MODEL_OBJECT_VERDICTS: Mapping[str, Callable[[TypeModel], ObjectVerdict]] = {_EXT_1: _ext_1_on_extension}
+OBJECT_VERDICT_TEXTS = frozenset(_OBJECT_VERDICTS) | frozenset(_MODEL_OBJECT_VERDICTS)
 
 
-def object_verdict_for(text: str) -> ObjectVerdict | None:
-    return _OBJECT_VERDICTS.get(text)
+def object_verdict_for(text: str, model: TypeModel) -> ObjectVerdict | None:
+    make = _MODEL_OBJECT_VERDICTS.get(text)
+    return make(model) if make is not None else _OBJECT_VERDICTS.get(text)

@@ -128,9 +128,20 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
     issues = _scanned_issues(text, value, limits, loose=loose) if duplicated or loose else ()
     # The text is decoded again should positions be asked for: holding it beside the caller's bytes would
     # double what a large payload costs while it is validated; a large payload's bytes are kept compressed.
+    # The root object's position is known when the text starts with it (a JSON text nearly always does).
+    root = _TEXT_START if text[:1] == "{" else None
     del text
     kept = _kept_for_positions(data)
-    return Parsed.of(value, "json", issues, positions=lambda: _positions(kept, value, duplicated=duplicated))
+    return Parsed.of(
+        value,
+        "json",
+        issues,
+        positions=lambda: _positions(kept, value, duplicated=duplicated),
+        root_position=root,
+    )
+
+
+_TEXT_START: Position = (1, 1)
 
 
 class _Compressed(bytes):

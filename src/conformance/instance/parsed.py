@@ -47,14 +47,21 @@ class Limits:
 
 
 class _LazyPositions:
-    """Positions computed by `compute` on first use, once, whichever thread asks first."""
+    """Positions computed by `compute` on first use, once, whichever thread asks first.
 
-    def __init__(self, compute: Callable[[], PositionIndex] | None) -> None:
+    The root's position may be given: a resource-level issue (a best-practice warning on nearly every
+    resource) then costs no reading of the text.
+    """
+
+    def __init__(self, compute: Callable[[], PositionIndex] | None, root: Position | None = None) -> None:
         self._compute = compute
         self._positions: PositionIndex | None = None
+        self._root = root
         self._lock = threading.Lock()
 
     def get(self, path: Path) -> Position | None:
+        if not path and self._root is not None:
+            return self._root
         positions = self._positions
         if positions is None:
             positions = self._fill()
@@ -88,8 +95,12 @@ class Parsed:
         format: Format,
         issues: tuple[Issue, ...],
         positions: Callable[[], PositionIndex] | None = None,
+        *,
+        root_position: Position | None = None,
     ) -> Parsed:
-        return cls(resource, format, issues, _LazyPositions(positions) if positions else _NO_POSITIONS)
+        """`root_position`, when known at once, answers the root's position without `positions`."""
+        lazy = _LazyPositions(positions, root_position) if positions else _NO_POSITIONS
+        return cls(resource, format, issues, lazy)
 
     @property
     def ok(self) -> bool:

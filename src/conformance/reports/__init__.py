@@ -33,6 +33,7 @@ def __getattr__(name: str) -> Any:
 
     return getattr(import_module(module), name)
 
+
 __all__ = [
     "EntryPart",
     "PayloadResult",

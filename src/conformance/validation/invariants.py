@@ -33,7 +33,7 @@ class _Prepared(NamedTuple):
     compiled: Any
     broken: str | None
     text: str
-    object_verdict: Callable[[dict[str, Any]], bool | None] | None = None
+    object_verdict: Callable[[dict[str, Any], str | None], bool | None] | None = None
 
 
 # What the checks of one element need that depends only on its rule and type: computed once. Kept with
@@ -70,7 +70,7 @@ class InvariantChecks:
         is_object = type(focus) is dict
         for one in found[2]:
             quick = one.object_verdict
-            if quick is not None and is_object and quick(focus):
+            if quick is not None and is_object and quick(focus, focus_type):
                 continue  # holds (ele-1 on an object with content: nearly every object of every payload)
             self._one(walker, one, focus, focus_type, loc, plan, rule, frame)
 
