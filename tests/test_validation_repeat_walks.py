@@ -16,7 +16,7 @@ import pytest
 from conformance.context import Context
 from conformance.definitions.plan import ElementRule
 from conformance.validation import ValidationOptions, Validator
-from conformance.validation.childtable import ChildTable, ChildTables
+from conformance.validation.walker import Walker
 
 BODY_WEIGHT = "http://hl7.org/fhir/StructureDefinition/bodyweight"
 
@@ -71,16 +71,16 @@ def test_issues_below_what_the_profile_unfolds_are_those_of_the_base_walk(r4_con
 
 @pytest.fixture
 def annotation_visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many objects are visited with Annotation's own child rules."""
+    """How many objects are visited with Annotation's own child rules (each visit reaches its `text`)."""
     visits: list[int] = []
-    real_of = ChildTables.of
+    real_child = Walker.child
 
-    def counting_of(self: ChildTables, rules: Sequence[ElementRule]) -> ChildTable:
-        if rules and rules[0].path.startswith("Annotation."):
+    def counting_child(self: Walker, obj: Any, rule: ElementRule, *rest: Any) -> None:
+        if rule.path == "Annotation.text":
             visits.append(1)
-        return real_of(self, rules)
+        real_child(self, obj, rule, *rest)
 
-    monkeypatch.setattr(ChildTables, "of", counting_of)
+    monkeypatch.setattr(Walker, "child", counting_child)
     return visits
 
 

@@ -121,7 +121,6 @@ class ElementRule:
     slices: list[ElementRule] = field(default_factory=list)
     min_length: int | None = None  # the minLength extension on the ElementDefinition
     _json_names: tuple[tuple[str, TypeRef | None], ...] | None = field(default=None, repr=False)
-    _json_keys: tuple[tuple[str, str, TypeRef | None], ...] | None = field(default=None, repr=False)
 
     # Asked for every element of every payload: computed once (a rule's name and base are fixed when built).
     @cached_property
@@ -153,19 +152,16 @@ class ElementRule:
     def max_text(self) -> str:
         return "*" if self.max is None else str(self.max)
 
+    @cached_property  # read for every child element of every object: an attribute once worked out
     def json_keys(self) -> tuple[tuple[str, str, TypeRef | None], ...]:
         """`json_names()` with each name's `_name` sibling (where a primitive's id and extensions go)."""
-        keys = self._json_keys
-        if keys is None:
-            keys = tuple((name, "_" + name, type_ref) for name, type_ref in self.json_names())
-            self._json_keys = keys
-        return keys
+        return tuple((name, "_" + name, type_ref) for name, type_ref in self.json_names())
 
     def rename(self, name: str) -> None:
         """Change the name while the Plan is built, forgetting what was worked out from the old one."""
         self.name = name
-        self._json_names = self._json_keys = None
-        for derived in ("is_choice", "base_name"):
+        self._json_names = None
+        for derived in ("is_choice", "base_name", "json_keys"):
             self.__dict__.pop(derived, None)
 
     def json_names(self) -> tuple[tuple[str, TypeRef | None], ...]:

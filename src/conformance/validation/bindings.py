@@ -78,6 +78,15 @@ class BindingChecks:
             return "unknown"
         return str(getattr(result, "status", "unknown"))
 
+    def applies(self, rule: ElementRule, type_ref: TypeRef) -> bool:
+        """Can `check_value` find anything in a value of this element and type? (Most cannot.)"""
+        if type_ref.code == "Identifier":
+            return True
+        binding = rule.binding
+        if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
+            return False
+        return type_ref.code in CODED_TYPES and self.terminology is not None
+
     def check_value(
         self,
         walker: Walker,

@@ -20,7 +20,7 @@ _KEY_SETS_KEPT = 64
 
 
 class ChildTable:
-    __slots__ = ("_always", "_by_key", "_by_keys", "_choice_hits", "_choices", "_names", "rules")
+    __slots__ = ("_always", "_by_key", "_choice_hits", "_choices", "_names", "rules", "visits")
 
     def __init__(self, rules: Sequence[ElementRule]) -> None:
         self.rules = rules
@@ -42,7 +42,8 @@ class ChildTable:
         # The choices an unknown key looks like, per key: the same few keys recur (`resourceType` at every
         # resource's root). Bounded, as the keys come from payloads.
         self._choice_hits: dict[str, tuple[int, ...]] = {}
-        self._by_keys: dict[tuple[Any, ...], tuple[list[ElementRule], list[Any]]] = {}
+        # `to_visit`'s answers by the object's keys (in order): the walk reads it first, saving a call.
+        self.visits: dict[tuple[Any, ...], tuple[list[ElementRule], list[Any]]] = {}
 
     def names(self, name: str) -> bool:
         """Is this the JSON name of a child rule itself (`birthDate`; not its `_birthDate` sibling)?"""
@@ -61,11 +62,11 @@ class ChildTable:
         returned are shared: read them, never change them.
         """
         keys = tuple(obj)
-        known = self._by_keys.get(keys)
+        known = self.visits.get(keys)
         if known is None:
             known = self._visit(keys)
-            if len(self._by_keys) < _KEY_SETS_KEPT:
-                self._by_keys[keys] = known
+            if len(self.visits) < _KEY_SETS_KEPT:
+                self.visits[keys] = known
         return known
 
     def _visit(self, keys: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:

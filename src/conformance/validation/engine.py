@@ -29,7 +29,7 @@ from conformance.terminology import LocalTerminology
 from conformance.validation import measure, primitives
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
-from conformance.validation.childtable import ChildTables
+from conformance.validation.childtable import ChildTable, ChildTables
 from conformance.validation.definitional import DefinitionalChecks
 from conformance.validation.element_ids import duplicate_ids
 from conformance.validation.extensions import ExtensionChecks
@@ -39,6 +39,7 @@ from conformance.validation.ranges import RangeChecks
 from conformance.validation.references import ReferenceChecks, reference_type
 from conformance.validation.report import Loc, Reporter
 from conformance.validation.slicing import SlicingChecks
+from conformance.validation.valuesteps import ValueStepsMemo
 from conformance.validation.versionrules import rules_for
 from conformance.validation.walker import Frame, Walker
 
@@ -49,8 +50,9 @@ _STRING_MEMO_LENGTH = 256
 _RESTFUL_BASE = re.compile(r"(https?://.+/)[A-Z][A-Za-z]+/[A-Za-z0-9\-.]{1,64}")
 
 Source = bytes | str | os.PathLike[str] | Mapping[str, Any] | Parsed
-# What Walker.children_of worked out: the rule, type and plan asked about, then the child rules, their plan.
-ChildrenAnswer = tuple[ElementRule, TypeRef | None, Plan, tuple[list[ElementRule], Plan]]
+# What Walker.children_of worked out: the rule, type and plan asked about, then the child rules, their plan,
+# and the rules' table.
+ChildrenAnswer = tuple[ElementRule, TypeRef | None, Plan, tuple[list[ElementRule], Plan], ChildTable]
 
 
 @dataclass(frozen=True)
@@ -235,6 +237,7 @@ class Engine:
         self.narrative = NarrativeChecks()
         self.definitional = DefinitionalChecks()
         self.child_tables = ChildTables()
+        self.value_steps = ValueStepsMemo()
         # Walker.children_of's answers: (rule, type, plan) identities -> those objects and the answer.
         self.children_memo: dict[tuple[int, int, int], ChildrenAnswer] = {}
         # Per thread: `serve` validates in several threads sharing this Engine.

@@ -38,7 +38,7 @@ class _Prepared(NamedTuple):
 
 # What the checks of one element need that depends only on its rule and type: computed once. Kept with
 # the rule and type they were made for: the key is their identities (a TypeRef hashes every field).
-_ElementInvariants = tuple[ElementRule, TypeRef | None, tuple[_Prepared, ...], str]
+ElementInvariants = tuple[ElementRule, TypeRef | None, tuple[_Prepared, ...], str]
 _PrimitiveInvariants = tuple[ElementRule, TypeRef, tuple[_Prepared, ...]]
 
 
@@ -48,7 +48,7 @@ class InvariantChecks:
         self._broken: dict[str, str] = {}
         # Keyed by the rule object itself (rules compare by identity and live as long as the definitions,
         # as this object does) and the type: the merged, compiled constraints and the focus type.
-        self._elements: dict[tuple[int, int], _ElementInvariants] = {}
+        self._elements: dict[tuple[int, int], ElementInvariants] = {}
         self._primitives: dict[tuple[int, int], _PrimitiveInvariants] = {}
 
     def check(
@@ -61,18 +61,44 @@ class InvariantChecks:
         plan: Plan,
         frame: Frame,
     ) -> None:
+        self.check_with(walker, self.element_invariants(walker, rule, type_ref), focus, loc, plan, frame)
+
+    def element_invariants(
+        self, walker: Walker, rule: ElementRule, type_ref: TypeRef | None
+    ) -> ElementInvariants:
+        """The merged, compiled constraints of an element of this type (kept by rule and type)."""
         key = (id(rule), id(type_ref))
         found = self._elements.get(key)
         if found is None or found[0] is not rule or found[1] is not type_ref:
             constraints = self._prepare(_element_constraints(walker, rule, type_ref))
             found = self._elements[key] = (rule, type_ref, constraints, _focus_type(rule, type_ref))
-        focus_type = found[3]
+        return found
+
+    def check_with(
+        self, walker: Walker, found: ElementInvariants, focus: Any, loc: Loc, plan: Plan, frame: Frame
+    ) -> None:
+        """`check`, given what `element_invariants` answered (a caller that keeps it saves the lookup)."""
+        rule, focus_type = found[0], found[3]
         is_object = type(focus) is dict
         for one in found[2]:
             quick = one.object_verdict
             if quick is not None and is_object and quick(focus, focus_type):
                 continue  # holds (ele-1 on an object with content: nearly every object of every payload)
             self._one(walker, one, focus, focus_type, loc, plan, rule, frame)
+
+    def has_primitive_constraints(self, walker: Walker, rule: ElementRule, type_ref: TypeRef) -> bool:
+        """Has a primitive of this element and type any invariant `check_primitive` evaluates?"""
+        return bool(self._primitive_invariants(walker, rule, type_ref)[2])
+
+    def _primitive_invariants(
+        self, walker: Walker, rule: ElementRule, type_ref: TypeRef
+    ) -> _PrimitiveInvariants:
+        key = (id(rule), id(type_ref))
+        found = self._primitives.get(key)
+        if found is None or found[0] is not rule or found[1] is not type_ref:
+            constraints = self._prepare(_primitive_constraints(walker, rule, type_ref))
+            found = self._primitives[key] = (rule, type_ref, constraints)
+        return found
 
     def check_primitive(
         self,
@@ -90,12 +116,7 @@ class InvariantChecks:
         ele-1 is left out: a primitive with neither a value nor extensions already has its structure
         error, and one with either satisfies it.
         """
-        key = (id(rule), id(type_ref))
-        found = self._primitives.get(key)
-        if found is None or found[0] is not rule or found[1] is not type_ref:
-            constraints = self._prepare(_primitive_constraints(walker, rule, type_ref))
-            found = self._primitives[key] = (rule, type_ref, constraints)
-        prepared = found[2]
+        prepared = self._primitive_invariants(walker, rule, type_ref)[2]
         if not prepared:
             return
         focus = Primitive(value, extra) if isinstance(extra, dict) else value

@@ -19,9 +19,8 @@ from conformance.validation.implied_profiles import implied_profile
 from conformance.validation.report import Loc, Reporter
 
 if TYPE_CHECKING:
-    from conformance.validation.engine import Engine
+    from conformance.validation.engine import ChildrenAnswer, Engine
 
-RESOURCE_TYPE_CODES = frozenset({"Resource", "DomainResource"})
 RESOURCE_ID = TypeRef("id")
 # One object: answers are kept per type reference's identity (children_of), so none may be made per value.
 BACKBONE_ELEMENT = TypeRef("BackboneElement")
@@ -99,6 +98,7 @@ class Walker:
         # (see `_walked_before`); None while a resource is walked once, as nothing is skipped then.
         self._objects: dict[tuple[Any, ...], tuple[int, Loc]] | None = None
         self._walk_number = 0
+        self._value_steps = engine.value_steps.known  # read directly: asked for every value
 
     # ------------------------------------------------------------------ resources
 
@@ -267,17 +267,20 @@ class Walker:
     def children_of(
         self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan
     ) -> tuple[list[ElementRule], Plan]:
-        """The child rules of an element: from the profile when it unfolds them, else from the type.
+        """The child rules of an element: from the profile when it unfolds them, else from the type."""
+        return self._children_answer(rule, type_ref, plan)[3]
 
-        Asked for every object of every payload, and fixed by its arguments: worked out once.
-        """
+    def _children_answer(self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan) -> ChildrenAnswer:
+        """Asked for every object of every payload, and fixed by its arguments: worked out once, with the
+        table of the child rules (`element_object` reads the memo itself: this is its miss)."""
         memo = self.engine.children_memo
         key = (id(rule), id(type_ref), id(plan))
         known = memo.get(key)
         if known is None or known[0] is not rule or known[1] is not type_ref or known[2] is not plan:
-            known = (rule, type_ref, plan, self._children_of(rule, type_ref, plan))
+            children = self._children_of(rule, type_ref, plan)
+            known = (rule, type_ref, plan, children, self.engine.child_tables.of(children[0]))
             memo[key] = known
-        return known[3]
+        return known
 
     def _children_of(
         self, rule: ElementRule, type_ref: TypeRef | None, plan: Plan
@@ -329,11 +332,16 @@ class Walker:
         resource_root: bool = False,
     ) -> None:
         if children is None:
-            children, plan = self.children_of(rule, type_ref, plan)
+            known = self.engine.children_memo.get((id(rule), id(type_ref), id(plan)))
+            if known is None or known[0] is not rule or known[1] is not type_ref or known[2] is not plan:
+                known = self._children_answer(rule, type_ref, plan)
+            (children, plan), table = known[3], known[4]
+        else:
+            table = self.engine.child_tables.of(children)
         if self._objects is not None and self._walked_before(obj, children, plan, loc, resource_root):
             return
-        table = self.engine.child_tables.of(children)
-        visit, unknown = table.to_visit(obj)
+        visits = table.visits.get(tuple(obj))  # the table's answer for this key set, if kept
+        visit, unknown = visits if visits is not None else table.to_visit(obj)
         claimed: set[str] = set()
         for child in visit:
             self.child(obj, child, loc, plan, frame, table, claimed)
@@ -430,7 +438,7 @@ class Walker:
         table: ChildTable,
         claimed: set[str],
     ) -> None:
-        keys = rule.json_keys()
+        keys = rule.json_keys
         if len(keys) == 1:  # every element but a choice of several types: one JSON name
             json_name, extra_name, type_ref = keys[0]
             items = (
@@ -603,7 +611,13 @@ class Walker:
             self.primitive_value(value, rule, type_ref, loc, plan, frame)
         if extra is not None:
             self._primitive_extras(extra, rule, type_ref, loc, plan, frame)
-        if not isinstance(value, dict | list):
+        if isinstance(value, (dict, list)):
+            return
+        # The memo read here, not through a call: this is asked of every primitive value.
+        steps = self._value_steps.get((id(rule), id(type_ref)))
+        if steps is None or steps.rule is not rule or steps.type_ref is not type_ref:
+            steps = self.engine.value_steps.of(self, rule, type_ref)
+        if steps.primitive_invariants:
             self.engine.invariants.check_primitive(self, rule, type_ref, value, extra, loc, plan, frame)
 
     def primitive_value(
@@ -705,6 +719,38 @@ class Walker:
 
     def complex(self, item: Item, rule: ElementRule, type_ref: TypeRef, plan: Plan, frame: Frame) -> None:
         value, loc = item.value, item.loc
+        if (type(value) is not dict or item.extra is not None) and not self._object_shape(item):
+            return
+        steps = self._value_steps.get((id(rule), id(type_ref)))  # as in `primitive`
+        if steps is None or steps.rule is not rule or steps.type_ref is not type_ref:
+            steps = self.engine.value_steps.of(self, rule, type_ref)
+        if steps.resource:
+            self.resource(value, loc, explicit_profiles=type_ref.profiles, frame=frame)
+            return
+        if not value:
+            self.report.error("structure", "structure.empty-object", "Object must have some content", loc)
+            return
+        if steps.extension:
+            self.engine.extensions.check(self, value, rule, loc, plan, frame)
+            return
+        if steps.one_of_profiles:
+            self._one_of_profiles(value, rule, type_ref, loc, frame)
+        else:
+            self.element_object(value, rule, type_ref, loc, plan, frame)
+        if steps.fixed_or_pattern:
+            self.fixed_and_pattern(value, rule, loc, plan)
+        if steps.binding:
+            self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
+        if steps.datatype is not None:
+            self._datatype_checks(steps.datatype, value, rule, type_ref, loc, plan, frame)
+        if steps.quantity_range:
+            self.engine.ranges.check_quantity(self, value, rule, loc, plan)
+        if steps.invariants is not None:
+            self.engine.invariants.check_with(self, steps.invariants, value, loc, plan, frame)
+
+    def _object_shape(self, item: Item) -> bool:
+        """Report what is wrong with a complex value's JSON shape; False when it is no object at all."""
+        value, loc = item.value, item.loc
         if not isinstance(value, dict):
             self.report.error(
                 "structure",
@@ -712,7 +758,7 @@ class Walker:
                 f"The property {item.json_name} must be a JSON object, not {primitives._describe(value)}",
                 loc,
             )
-            return
+            return False
         if item.extra is not None:
             self.report.error(
                 "structure",
@@ -720,31 +766,24 @@ class Walker:
                 f"Unrecognized property '_{item.json_name}'",
                 Loc(loc.parent, loc.name, loc.index, "_" + item.json_name),
             )
-        if type_ref.code in RESOURCE_TYPE_CODES or self.engine.is_resource_type(type_ref.code):
-            self.resource(value, loc, explicit_profiles=type_ref.profiles, frame=frame)
-            return
-        if not value:
-            self.report.error("structure", "structure.empty-object", "Object must have some content", loc)
-            return
-        if type_ref.code == "Extension":
-            self.engine.extensions.check(self, value, rule, loc, plan, frame)
-            return
-        if len(type_ref.profiles) > 1 and not rule.children:
-            self._one_of_profiles(value, rule, type_ref, loc, frame)
-        else:
-            self.element_object(value, rule, type_ref, loc, plan, frame)
-        if rule.fixed is not None or rule.pattern is not None:
-            self.fixed_and_pattern(value, rule, loc, plan)
-        self.engine.bindings.check_value(self, value, rule, type_ref, loc, plan, frame)
-        if type_ref.code == "Reference":
+        return True
+
+    def _datatype_checks(
+        self,
+        code: str,
+        value: Mapping[str, Any],
+        rule: ElementRule,
+        type_ref: TypeRef,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+    ) -> None:
+        if code == "Reference":
             self.engine.references.check(self, value, rule, type_ref, loc, plan, frame)
-        elif type_ref.code == "Attachment":
+        elif code == "Attachment":
             datatypes.check_attachment(self, value, loc)
-        elif type_ref.code == "Narrative":
+        elif code == "Narrative":
             self.engine.narrative.check(self, value, rule, loc, plan, frame)
-        if rule.min_value is not None or rule.max_value is not None:
-            self.engine.ranges.check_quantity(self, value, rule, loc, plan)
-        self.engine.invariants.check(self, rule, type_ref, value, loc, plan, frame)
 
     def _one_of_profiles(
         self, value: Mapping[str, Any], rule: ElementRule, type_ref: TypeRef, loc: Loc, frame: Frame
