@@ -53,6 +53,8 @@ _RELEASE_NAMES = {"3.0": "STU3", "4.0": "R4", "4.3": "R4B", "5.0": "R5", "6.0": 
 
 def is_model(source: object) -> bool:
     """Whether `source` is an instance of a fhir.resources model (told without importing fhir.resources)."""
+    if type(source) in (bytes, str, dict):  # what nearly every call is given: not a model
+        return False
     return any(
         (cls.__module__ or "").startswith(f"{_PACKAGE}.") for cls in type(source).__mro__
     ) and callable(getattr(source, "model_dump_json", None))

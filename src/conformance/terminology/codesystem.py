@@ -84,7 +84,7 @@ def _property_value(prop: Mapping[str, Any]) -> str | None:
 
 def _mappings(value: Any) -> Iterator[Mapping[str, Any]]:
     if isinstance(value, list):
-        yield from (item for item in value if isinstance(item, Mapping))
+        yield from (item for item in value if type(item) is dict or isinstance(item, Mapping))
 
 
 def _strings(values: Iterable[Any]) -> tuple[str, ...]:

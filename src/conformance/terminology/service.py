@@ -200,7 +200,12 @@ class LocalTerminology:
 
     def check_codeable_concept(self, valueset_url: str, codings: Sequence[Mapping[str, Any]]) -> CodeResult:
         """Is any coding in the value set? One is enough; every coding's own findings are kept."""
-        coded = [coding for coding in codings if isinstance(coding, Mapping) and _text(coding.get("code"))]
+        # `type(...) is dict` first: codings are JSON objects, and the abstract Mapping test costs more.
+        coded = [
+            coding
+            for coding in codings
+            if (type(coding) is dict or isinstance(coding, Mapping)) and _text(coding.get("code"))
+        ]
         if not coded:
             return r.invalid(
                 r.NO_CODE,

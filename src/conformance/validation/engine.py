@@ -560,6 +560,8 @@ class Validator:
 
 
 def _source_name(source: Source) -> str | None:
+    if type(source) in (bytes, str, dict):  # most sources: told before the slower abstract PathLike test
+        return None
     if isinstance(source, os.PathLike):
         return os.fspath(source)
     return None
