@@ -30,6 +30,7 @@ from conformance.validation import measure, primitives
 from conformance.validation.bindings import BindingChecks
 from conformance.validation.bundles import BundleChecks
 from conformance.validation.childtable import ChildTable, ChildTables
+from conformance.validation.coverage import Coverage
 from conformance.validation.definitional import DefinitionalChecks
 from conformance.validation.element_ids import duplicate_ids
 from conformance.validation.extensions import ExtensionChecks
@@ -238,6 +239,7 @@ class Engine:
         self.definitional = DefinitionalChecks()
         self.child_tables = ChildTables()
         self.value_steps = ValueStepsMemo()
+        self.coverage = Coverage()
         # Walker.children_of's answers: (rule, type, plan) identities -> those objects and the answer.
         self.children_memo: dict[tuple[int, int, int], ChildrenAnswer] = {}
         # Per thread: `serve` validates in several threads sharing this Engine.

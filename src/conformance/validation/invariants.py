@@ -90,6 +90,12 @@ class InvariantChecks:
         """Has a primitive of this element and type any invariant `check_primitive` evaluates?"""
         return bool(self._primitive_invariants(walker, rule, type_ref)[2])
 
+    def primitive_invariants(
+        self, walker: Walker, rule: ElementRule, type_ref: TypeRef
+    ) -> tuple[_Prepared, ...]:
+        """The compiled constraints `check_primitive` evaluates on a primitive of this element and type."""
+        return self._primitive_invariants(walker, rule, type_ref)[2]
+
     def _primitive_invariants(
         self, walker: Walker, rule: ElementRule, type_ref: TypeRef
     ) -> _PrimitiveInvariants:

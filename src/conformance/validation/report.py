@@ -129,6 +129,9 @@ class Reporter:
         self._errors = 0
         self._done: set[tuple[Any, ...]] = set()
         self._shared: dict[Any, Any] = {}
+        # Every issue offered, kept or not (a repeat is dropped): a walk reads it to tell whether a part of
+        # the payload gave rise to anything at all (see validation/coverage.py).
+        self.attempts = 0
 
     def first_time(self, work: tuple[Any, ...]) -> bool:
         """True the first time a piece of work (whose issues would all repeat) is announced to this report.
@@ -154,6 +157,7 @@ class Reporter:
         constraint: str | None = None,
         dedupe: tuple[Any, ...] | None = None,
     ) -> None:
+        self.attempts += 1
         location = loc.text if loc is not None else ""
         same = self._one_copy((severity, message_id, dedupe if dedupe is not None else message))
         if not self._first_at(location, same):
@@ -209,6 +213,7 @@ class Reporter:
 
     def absorb(self, other: Reporter) -> None:
         """Take over what a trial walk found (its issues already carry their locations)."""
+        self.attempts += len(other._kinds)
         for kind, location, path in zip(other._kinds, other._locations, other._paths, strict=True):
             same = self._one_copy((kind.severity, kind.message_id, kind.message))
             if self._first_at(location, same):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
@@ -20,6 +20,7 @@ from conformance.validation.report import Loc, Reporter
 
 if TYPE_CHECKING:
     from conformance.validation.engine import ChildrenAnswer, Engine
+    from conformance.validation.valuesteps import ValueSteps
 
 RESOURCE_ID = TypeRef("id")
 # One object: answers are kept per type reference's identity (children_of), so none may be made per value.
@@ -49,6 +50,15 @@ def _same_place(first: Loc | None, other: Loc | None) -> bool:
             return False
         first, other = first.parent, other.parent
     return True
+
+
+class _Checked(NamedTuple):
+    """How a walk of the current resource checked an element of an object (see `Walker._left_to_earlier`)."""
+
+    walk: int
+    loc: Loc  # the object's
+    side: tuple[ElementRule, Plan]
+    clean: bool  # nothing was offered to the report, and no extension was met, from the element down
 
 
 class Item:
@@ -99,6 +109,14 @@ class Walker:
         self._objects: dict[tuple[Any, ...], tuple[int, Loc]] | None = None
         self._walk_number = 0
         self._value_steps = engine.value_steps.known  # read directly: asked for every value
+        # The elements the walks of the current resource checked, by object and name: which walk, where,
+        # with what (rule, plan), and whether that found nothing (see `_left_to_earlier`). None while a
+        # resource is walked once.
+        self._values: dict[tuple[Any, ...], _Checked] | None = None
+        # The resource walked more than once whose own elements are recorded (see `_resource_child`).
+        self._resource_walked: Any = None
+        self._last_walk = 0
+        self.extensions_met = 0  # extension values met so far: a part that met none is free of contexts
 
     # ------------------------------------------------------------------ resources
 
@@ -132,8 +150,11 @@ class Walker:
             # Walked more than once (profiles, then the base): the walks share their invariant verdicts.
             verdicts={} if profiles else None,
         )
-        outer = self._objects, self._walk_number
+        outer = self._objects, self._walk_number, self._values, self._last_walk, self._resource_walked
         self._objects = {} if profiles else None
+        self._values = {} if profiles else None
+        self._last_walk = len(profiles)
+        self._resource_walked = resource if profiles else None
         try:
             for number, plan in enumerate((*profiles, base)):
                 # A profile's snapshot should hold every rule of its base, but a generated or hand-made
@@ -144,7 +165,8 @@ class Walker:
                 self._walk_number = number
                 self._against(resource, plan, loc, inner)
         finally:
-            self._objects, self._walk_number = outer  # a nested resource's walks end inside ours
+            # a nested resource's walks end inside ours
+            self._objects, self._walk_number, self._values, self._last_walk, self._resource_walked = outer
         self.engine.resource_rules(self, resource, loc, inner)
 
     def _already_walked(
@@ -343,8 +365,9 @@ class Walker:
         visits = table.visits.get(tuple(obj))  # the table's answer for this key set, if kept
         visit, unknown = visits if visits is not None else table.to_visit(obj)
         claimed: set[str] = set()
+        visit_child = self.child if obj is not self._resource_walked else self._resource_child
         for child in visit:
-            self.child(obj, child, loc, plan, frame, table, claimed)
+            visit_child(obj, child, loc, plan, frame, table, claimed)
         if unknown:
             self._unknown_properties(unknown, table, claimed, loc, is_resource=resource_root)
 
@@ -466,6 +489,34 @@ class Walker:
                 self.complex(item, rule, type_ref, plan, frame)
         if rule.slicing is not None or rule.slices:
             self.engine.slicing.check(self, rule, items, loc, plan, frame)
+
+    def _resource_child(
+        self,
+        obj: Mapping[str, Any],
+        rule: ElementRule,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+        table: ChildTable,
+        claimed: set[str],
+    ) -> None:
+        """`child`, for an element of a resource walked more than once: an earlier walk may have done it.
+
+        Only the resource's own elements are recorded: most of what a later walk can leave is there (below
+        them, `_walked_before` leaves what the walks share), and recording every element cost more than it
+        saved.
+        """
+        values = self._values
+        assert values is not None
+        key = (id(obj), rule.name)
+        earlier = values.get(key)
+        if earlier is not None and self._left_to_earlier(earlier, rule, plan, loc):
+            return
+        attempts, extensions = self.report.attempts, self.extensions_met
+        self.child(obj, rule, loc, plan, frame, table, claimed)
+        if earlier is None and self._walk_number < self._last_walk:
+            clean = attempts == self.report.attempts and extensions == self.extensions_met
+            values[key] = _Checked(self._walk_number, loc, (rule, plan), clean)
 
     def _choice_items(
         self,
@@ -740,8 +791,38 @@ class Walker:
             self.report.error("structure", "structure.empty-object", "Object must have some content", loc)
             return
         if steps.extension:
+            self.extensions_met += 1
             self.engine.extensions.check(self, value, rule, loc, plan, frame)
             return
+        self._object_value(value, rule, type_ref, loc, plan, frame, steps)
+
+    def _left_to_earlier(self, earlier: _Checked, rule: ElementRule, plan: Plan, loc: Loc) -> bool:
+        """May this walk leave an element of an object to an earlier walk of the resource, which checked it
+        there and found nothing?
+
+        Yes when that walk met no extension there (their contexts read names that differ between the walks)
+        and the rule it applied implies every rule this walk would apply, from the element down (decided
+        once per pair of definitions: validation/coverage.py). The place must be the same: a caller's dict
+        may sit at two places.
+        """
+        return (
+            earlier.clean
+            and earlier.walk < self._walk_number
+            and _same_place(earlier.loc, loc)
+            and self.engine.coverage.covers(self, earlier.side, (rule, plan))
+        )
+
+    def _object_value(
+        self,
+        value: dict[str, Any],
+        rule: ElementRule,
+        type_ref: TypeRef,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+        steps: ValueSteps,
+    ) -> None:
+        """A complex value that is neither a resource nor an extension: its children, then its own rules."""
         if steps.one_of_profiles:
             self._one_of_profiles(value, rule, type_ref, loc, frame)
         else:
