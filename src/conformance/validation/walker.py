@@ -476,17 +476,8 @@ class Walker:
             count += self._disallowed_choice_types(obj, rule, loc, plan, table, claimed)
         if count < rule.min or (rule.max is not None and count > rule.max):
             self.cardinality(rule, items, loc, plan, present=count)
-        for item in items:  # `value`, inlined: this loop meets every value of every payload
-            type_ref = item.type_ref or self._infer_type(rule, item.value)
-            if type_ref is None:
-                continue
-            if rule.base_path == "Resource.id":
-                type_ref = RESOURCE_ID
-            item.loc.type_code = type_ref.code
-            if type_ref.is_primitive:
-                self.primitive(item, rule, type_ref, plan, frame)
-            else:
-                self.complex(item, rule, type_ref, plan, frame)
+        for item in items:
+            self.value(item, rule, plan, frame)
         if rule.slicing is not None or rule.slices:
             self.engine.slicing.check(self, rule, items, loc, plan, frame)
 
