@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from types import MappingProxyType
 from typing import Any
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from conformance.instance import parse
 from conformance.validation import Validator
 from conformance.validation.element_ids import _has_repeated_id, _scoped_duplicates, duplicate_ids
 
@@ -108,3 +110,33 @@ def test_any_mapping_and_list_type_is_walked_as_dicts_and_lists_are(resource: di
     other = _other_containers(resource)
     assert _has_repeated_id(other) == _has_repeated_id(resource)
     assert duplicate_ids(other) == duplicate_ids(resource)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), _JSON, max_size=5))
+def test_a_text_that_rules_out_repeated_ids_has_none(resource: dict[str, Any]) -> None:
+    """The parse's hint (the key `id` written at most once) never hides a duplicate the scan would find."""
+    for text in (json.dumps(resource), json.dumps(resource, indent=1, ensure_ascii=False)):
+        parsed = parse(text.encode())
+        assert parsed.resource is not None
+        if not parsed.ids_may_repeat:
+            assert _scoped_duplicates(parsed.resource) == []
+
+
+def test_a_key_spelt_with_escapes_still_counts() -> None:
+    text = '{"resourceType": "Patient", "name": [{"\\u0069d": "n"}, {"i\\u0064": "n"}]}'
+    assert parse(text.encode()).ids_may_repeat
+    assert not parse(b'{"resourceType": "Patient", "id": "p", "name": [{"family": "A"}]}').ids_may_repeat
+    # A value that reads like the key only makes the answer cautious.
+    assert parse(b'{"resourceType": "Patient", "id": "p", "name": [{"family": "id"}]}').ids_may_repeat
+
+
+@pytest.mark.shared
+def test_escaped_duplicate_ids_are_reported_from_a_text(r4_validator: Validator) -> None:
+    text = (
+        '{"resourceType": "Patient", "name": [{"\\u0069d": "n", "family": "A"}, {"id": "n", "family": "B"}]}'
+    )
+    outcome = r4_validator.validate(text.encode())
+    assert [(i.message_id, i.location) for i in outcome.errors] == [
+        ("structure.duplicate-id", "Patient.name[1]")
+    ]

@@ -130,6 +130,7 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
     # double what a large payload costs while it is validated; a large payload's bytes are kept compressed.
     # The root object's position is known when the text starts with it (a JSON text nearly always does).
     root = _TEXT_START if text[:1] == "{" else None
+    ids_may_repeat = _ids_may_repeat(text)
     del text
     kept = _kept_for_positions(data)
     return Parsed.of(
@@ -138,7 +139,17 @@ def read_json(data: bytes | str, limits: Limits) -> Parsed:
         issues,
         positions=lambda: _positions(kept, value, duplicated=duplicated),
         root_position=root,
+        ids_may_repeat=ids_may_repeat,
     )
+
+
+def _ids_may_repeat(text: str) -> bool:
+    """Can two objects in this JSON text have the same `id`? Not when the key is written at most once.
+
+    A key `id` is the four characters `"id"` unless spelt with a `\\u` escape; counting those characters
+    may count a string value too, which only errs towards a scan. Two C-speed passes over the text.
+    """
+    return text.count('"id"') > 1 or "\\u" in text
 
 
 _TEXT_START: Position = (1, 1)

@@ -87,6 +87,9 @@ class Parsed:
     format: Format
     issues: tuple[Issue, ...] = ()
     _positions: _LazyPositions = field(default=_NO_POSITIONS, repr=False, compare=False)
+    ids_may_repeat: bool = field(default=True, repr=False, compare=False)
+    """False when the text shows that no two objects in it can have the same `id` (at most one `id` key,
+    none spelt with escapes): validation then skips its scan for duplicate element ids."""
 
     @classmethod
     def of(
@@ -97,10 +100,11 @@ class Parsed:
         positions: Callable[[], PositionIndex] | None = None,
         *,
         root_position: Position | None = None,
+        ids_may_repeat: bool = True,
     ) -> Parsed:
         """`root_position`, when known at once, answers the root's position without `positions`."""
         lazy = _LazyPositions(positions, root_position) if positions else _NO_POSITIONS
-        return cls(resource, format, issues, lazy)
+        return cls(resource, format, issues, lazy, ids_may_repeat)
 
     @property
     def ok(self) -> bool:

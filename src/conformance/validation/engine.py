@@ -450,7 +450,7 @@ class Engine:
         self.bundles.check(walker, resource, loc, frame)
         self.definitional.check(walker, resource, loc, frame)
         self._questionnaire(walker, resource, loc, frame)
-        for element_id, path in duplicate_ids(resource):
+        for element_id, path in duplicate_ids(resource) if walker.ids_may_repeat else ():
             walker.report.error(
                 "business-rule",
                 "structure.duplicate-id",
@@ -555,6 +555,7 @@ class Validator:
             return Outcome.of(issues, profiles=profiles, source=_source_name(source))
         reporter = Reporter()
         walker = Walker(self.engine, reporter)
+        walker.ids_may_repeat = parsed.ids_may_repeat  # the text may show there is nothing to scan for
         root_loc = Loc.root(str(resource.get("resourceType", "?")))
         walker.resource(resource, root_loc, explicit_profiles=tuple(profiles))
         issues.extend(reporter.positioned(parsed.position))

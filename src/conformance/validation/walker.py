@@ -117,6 +117,7 @@ class Walker:
         self._resource_walked: Any = None
         self._last_walk = 0
         self.extensions_met = 0  # extension values met so far: a part that met none is free of contexts
+        self.ids_may_repeat = True  # whether the payload may hold duplicate element ids (see Parsed)
 
     # ------------------------------------------------------------------ resources
 
