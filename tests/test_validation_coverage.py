@@ -196,3 +196,45 @@ def test_every_issue_is_the_same_with_and_without_leaving_elements_to_an_earlier
     without = {name: _issues(ukcore_validator, payload, profile) for name, payload, profile in cases}
     differing = [name for name in with_skip if with_skip[name] != without[name]]
     assert len(cases) > 10_000 and not differing, differing[:5]
+
+
+def _lax_patient_profile(context: Context) -> dict[str, Any]:
+    """A hand-made Patient snapshot that checks less than its base: gender's binding an example, pat-1 gone
+    from contact."""
+    core = context.resolve("http://hl7.org/fhir/StructureDefinition/Patient")
+    assert core is not None
+    profile = copy.deepcopy(dict(core))
+    profile.update(
+        id="patient-lax",
+        url="http://example.org/fhir/StructureDefinition/patient-lax",
+        name="PatientLax",
+        derivation="constraint",
+        baseDefinition="http://hl7.org/fhir/StructureDefinition/Patient",
+    )
+    profile.pop("differential", None)
+    for element in profile["snapshot"]["element"]:
+        if element["path"] == "Patient.gender":
+            element["binding"] = {**element["binding"], "strength": "example"}
+        if element["path"] == "Patient.contact":
+            element["constraint"] = [c for c in element["constraint"] if c["key"] != "pat-1"]
+    return profile
+
+
+@pytest.mark.shared
+def test_what_a_lax_profile_leaves_out_the_base_walk_still_reports(shared_settings: Settings) -> None:
+    lax = _lax_patient_profile(Context.build(shared_settings, FhirVersion.R4))
+    validator = Validator(Context.build(shared_settings, FhirVersion.R4, extra_resources=[lax]))
+    patient = {
+        "resourceType": "Patient",
+        "gender": "bogus",
+        "contact": [{"gender": "male"}],
+        "name": [{"family": "A"}],
+    }
+    base = {(i.message_id, i.location, i.constraint) for i in validator.validate(patient).errors}
+    assert ("invariant.failed", "Patient.contact[0]", "pat-1") in base
+    assert ("binding.required.not-in-valueset", "Patient.gender", None) in base
+    profiled = {
+        (i.message_id, i.location, i.constraint)
+        for i in validator.validate(patient, profiles=[lax["url"]]).errors
+    }
+    assert base <= profiled
