@@ -26,6 +26,7 @@ from conformance.validation import Validator
 from conformance.validation.coverage import Coverage
 from conformance.validation.report import Reporter
 from conformance.validation.walker import Walker
+from profile_support import core_copy
 
 PACKAGES = Path(__file__).resolve().parents[1].parent / "shared" / "fhir-packages"
 UKCORE_EXAMPLES = PACKAGES / "_examples" / "ukcore-stu2"
@@ -201,17 +202,7 @@ def test_every_issue_is_the_same_with_and_without_leaving_elements_to_an_earlier
 def _lax_patient_profile(context: Context) -> dict[str, Any]:
     """A hand-made Patient snapshot that checks less than its base: gender's binding an example, pat-1 gone
     from contact."""
-    core = context.resolve("http://hl7.org/fhir/StructureDefinition/Patient")
-    assert core is not None
-    profile = copy.deepcopy(dict(core))
-    profile.update(
-        id="patient-lax",
-        url="http://example.org/fhir/StructureDefinition/patient-lax",
-        name="PatientLax",
-        derivation="constraint",
-        baseDefinition="http://hl7.org/fhir/StructureDefinition/Patient",
-    )
-    profile.pop("differential", None)
+    profile = core_copy(context, "Patient", "patient-lax", "PatientLax")
     for element in profile["snapshot"]["element"]:
         if element["path"] == "Patient.gender":
             element["binding"] = {**element["binding"], "strength": "example"}

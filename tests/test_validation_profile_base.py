@@ -22,6 +22,7 @@ from conformance.fhirversion import FhirVersion
 from conformance.outcome import Issue, Outcome
 from conformance.settings import Settings
 from conformance.validation import Validator
+from profile_support import core_copy
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 EXAMPLES = SHARED / "fhir-packages" / "_examples" / "ukcore-stu2"
@@ -237,17 +238,7 @@ def test_type_invariants_apply_in_an_element_the_profile_unfolds(r4_validator: V
 
 def _observation_profile_missing_base_rules(context: Context) -> Json:
     """A hand-made snapshot that dropped rules of its base: status optional, obs-6 gone."""
-    core = context.resolve("http://hl7.org/fhir/StructureDefinition/Observation")
-    assert core is not None
-    profile = copy.deepcopy(dict(core))
-    profile.update(
-        id="observation-lax",
-        url="http://example.org/fhir/StructureDefinition/observation-lax",
-        name="ObservationLax",
-        derivation="constraint",
-        baseDefinition="http://hl7.org/fhir/StructureDefinition/Observation",
-    )
-    profile.pop("differential", None)
+    profile = core_copy(context, "Observation", "observation-lax", "ObservationLax")
     for element in profile["snapshot"]["element"]:
         if element["path"] == "Observation.status":
             element["min"] = 0

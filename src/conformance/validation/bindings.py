@@ -80,8 +80,11 @@ class BindingChecks:
 
     def applies(self, rule: ElementRule, type_ref: TypeRef) -> bool:
         """Can `check_value` find anything in a value of this element and type? (Most cannot.)"""
-        if type_ref.code == "Identifier":
-            return True
+        return type_ref.code == "Identifier" or self.checks_binding(rule, type_ref)
+
+    def checks_binding(self, rule: ElementRule, type_ref: TypeRef) -> bool:
+        """Does `check_value` hold a value of this element and type to the element's binding? (An
+        Identifier's own checks do not depend on the element.)"""
         binding = rule.binding
         if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
             return False
@@ -100,9 +103,7 @@ class BindingChecks:
         if type_ref.code == "Identifier" and _is_object(value):
             self._identifier(walker, value, loc)
         binding = rule.binding
-        if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
-            return
-        if type_ref.code not in CODED_TYPES or self.terminology is None:
+        if binding is None or not binding.value_set or not self.checks_binding(rule, type_ref):
             return
         codings = _codings(value, type_ref.code)
         if not codings:

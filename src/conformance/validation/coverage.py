@@ -22,13 +22,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
-from conformance.validation.bindings import CHECKED_STRENGTHS, CODED_TYPES
 from conformance.validation.walker import BACKBONE_ELEMENT as _BACKBONE
 
 if TYPE_CHECKING:
     from conformance.validation.walker import Walker
-
-GENERIC_TYPES = frozenset({"BackboneElement", "Element"})
 
 # (rule, plan) of an element, and (rule, type, plan) of a value, in the earlier walk or the later one.
 RuleSide = tuple[ElementRule, Plan]
@@ -44,7 +41,8 @@ class Coverage:
     def covers(self, walker: Walker, earlier: RuleSide, later: RuleSide) -> bool:
         """Does a clean check of an element by the `earlier` rule imply that the `later` finds nothing?"""
         (rule, plan), (base, base_plan) = earlier, later
-        known = self._known.get((id(rule), id(plan), id(base), id(base_plan)))
+        key = (id(rule), id(plan), id(base), id(base_plan))
+        known = self._known.get(key)
         if (
             known is None
             or known[0] is not rule
@@ -52,8 +50,13 @@ class Coverage:
             or known[2] is not base
             or known[3] is not base_plan
         ):
-            known = (rule, plan, base, base_plan, _Comparison(walker).rule_covered(earlier, later))
-            self._known[(id(rule), id(plan), id(base), id(base_plan))] = known
+            known = self._known[key] = (
+                rule,
+                plan,
+                base,
+                base_plan,
+                _Comparison(walker).rule_covered(earlier, later),
+            )
         return known[4]
 
 
@@ -80,7 +83,6 @@ class _Comparison:
         (rule, type_ref, plan), (base, base_type, base_plan) = earlier, later
         return (
             type_ref.code == base_type.code
-            and _focus_type(rule, type_ref) == _focus_type(base, base_type)
             and self._value_rules_covered(rule, type_ref, base, base_type)
             and self._invariants_covered(rule, type_ref, base, base_type)
             and self._children_covered(
@@ -102,19 +104,25 @@ class _Comparison:
             return False
         if steps.datatype == "Narrative" and base.raw.get("extension") != rule.raw.get("extension"):
             return False
-        return (
-            _same_or_absent(base.fixed, rule.fixed)
-            and _same_or_absent(base.pattern, rule.pattern)
-            and (_binding_covered(rule, base, base_type) and _range_covered(rule, base))
+        return self._own_rules_covered(rule, base, base_type)
+
+    def _own_rules_covered(self, rule: ElementRule, base: ElementRule, base_type: TypeRef) -> bool:
+        """Fixed value, pattern, binding, range: the later rule has none, or the very same as the earlier."""
+        if not (_same_or_absent(base.fixed, rule.fixed) and _same_or_absent(base.pattern, rule.pattern)):
+            return False
+        if self.engine.bindings.checks_binding(base, base_type) and rule.binding != base.binding:
+            return False
+        return (base.min_value is None and base.max_value is None) or (
+            rule.min_value == base.min_value and rule.max_value == base.max_value
         )
 
     def _invariants_covered(
         self, rule: ElementRule, type_ref: TypeRef, base: ElementRule, base_type: TypeRef
     ) -> bool:
-        invariants = self.engine.invariants
-        return _texts(invariants.element_invariants(self.walker, base, base_type)[2]) <= _texts(
-            invariants.element_invariants(self.walker, rule, type_ref)[2]
-        )
+        """The later rule's invariants among the earlier's, evaluated on the same focus type."""
+        earlier = self.engine.invariants.element_invariants(self.walker, rule, type_ref)
+        later = self.engine.invariants.element_invariants(self.walker, base, base_type)
+        return later[3] == earlier[3] and _texts(later[2]) <= _texts(earlier[2])
 
     def _children_covered(
         self, earlier: tuple[list[ElementRule], Plan], later: tuple[list[ElementRule], Plan]
@@ -170,29 +178,21 @@ class _Comparison:
         (rule, type_ref, plan), (base, base_type, base_plan) = earlier, later
         if type_ref.code != base_type.code or not _primitive_rules_covered(rule, base):
             return False
-        if not (_same_or_absent(base.fixed, rule.fixed) and _same_or_absent(base.pattern, rule.pattern)):
-            return False
-        if not (_binding_covered(rule, base, base_type) and _range_covered(rule, base)):
+        if not self._own_rules_covered(rule, base, base_type):
             return False
         if not self._primitive_invariants_covered(earlier, later):
             return False
-        return self._children_covered(
-            self._sibling_rules(rule, type_ref, plan), self._sibling_rules(base, base_type, base_plan)
-        )
+        siblings = self.walker.sibling_rules(rule, type_ref)
+        base_siblings = self.walker.sibling_rules(base, base_type)
+        if siblings is None or base_siblings is None:
+            return siblings is base_siblings  # the same type: neither is walked
+        return self._children_covered((siblings, plan), (base_siblings, base_plan))
 
     def _primitive_invariants_covered(self, earlier: Side, later: Side) -> bool:
         invariants = self.engine.invariants
         return _texts(invariants.primitive_invariants(self.walker, later[0], later[1])) <= _texts(
             invariants.primitive_invariants(self.walker, earlier[0], earlier[1])
         )
-
-    def _sibling_rules(
-        self, rule: ElementRule, type_ref: TypeRef, plan: Plan
-    ) -> tuple[list[ElementRule], Plan]:
-        """The child rules `Walker._primitive_extras` walks a primitive's `_name` sibling with."""
-        type_plan = self.engine.definitions.type_plan(type_ref.code)
-        children = rule.children or (type_plan.root.children if type_plan is not None else [])
-        return self.engine.child_tables.without_value(children), plan
 
 
 def _structure_covered(rule: ElementRule, base: ElementRule) -> bool:
@@ -209,9 +209,7 @@ def _structure_covered(rule: ElementRule, base: ElementRule) -> bool:
         return False  # a value's type is inferred from the rule's list: the lists must be the same
     if not set(codes) <= set(base_codes):
         return False
-    return (
-        bool(rule.types) or rule.path == base.path
-    )  # a backbone element's invariants are focused on its path
+    return bool(rule.types) or rule.path == base.path  # a backbone's invariants are focused on its path
 
 
 def _primitive_rules_covered(rule: ElementRule, base: ElementRule) -> bool:
@@ -226,27 +224,9 @@ def _primitive_rules_covered(rule: ElementRule, base: ElementRule) -> bool:
     return True
 
 
-def _binding_covered(rule: ElementRule, base: ElementRule, base_type: TypeRef) -> bool:
-    """The later rule's binding says nothing, or the earlier rule has the very same one."""
-    binding = base.binding
-    if binding is None or binding.strength not in CHECKED_STRENGTHS or not binding.value_set:
-        return True
-    return base_type.code not in CODED_TYPES or rule.binding == binding
-
-
-def _range_covered(rule: ElementRule, base: ElementRule) -> bool:
-    if base.min_value is None and base.max_value is None:
-        return True
-    return rule.min_value == base.min_value and rule.max_value == base.max_value
-
-
 def _same_or_absent(base: Any, rule: Any) -> bool:
     return base is None or base == rule
 
 
 def _texts(prepared: tuple[Any, ...]) -> set[tuple[str, str]]:
     return {(one.constraint.key, one.text) for one in prepared}
-
-
-def _focus_type(rule: ElementRule, type_ref: TypeRef) -> str:
-    return rule.path if type_ref.code in GENERIC_TYPES else type_ref.code

@@ -86,25 +86,16 @@ class InvariantChecks:
                 continue  # holds (ele-1 on an object with content: nearly every object of every payload)
             self._one(walker, one, focus, focus_type, loc, plan, rule, frame)
 
-    def has_primitive_constraints(self, walker: Walker, rule: ElementRule, type_ref: TypeRef) -> bool:
-        """Has a primitive of this element and type any invariant `check_primitive` evaluates?"""
-        return bool(self._primitive_invariants(walker, rule, type_ref)[2])
-
     def primitive_invariants(
         self, walker: Walker, rule: ElementRule, type_ref: TypeRef
     ) -> tuple[_Prepared, ...]:
         """The compiled constraints `check_primitive` evaluates on a primitive of this element and type."""
-        return self._primitive_invariants(walker, rule, type_ref)[2]
-
-    def _primitive_invariants(
-        self, walker: Walker, rule: ElementRule, type_ref: TypeRef
-    ) -> _PrimitiveInvariants:
         key = (id(rule), id(type_ref))
         found = self._primitives.get(key)
         if found is None or found[0] is not rule or found[1] is not type_ref:
             constraints = self._prepare(_primitive_constraints(walker, rule, type_ref))
             found = self._primitives[key] = (rule, type_ref, constraints)
-        return found
+        return found[2]
 
     def check_primitive(
         self,
@@ -122,7 +113,7 @@ class InvariantChecks:
         ele-1 is left out: a primitive with neither a value nor extensions already has its structure
         error, and one with either satisfies it.
         """
-        prepared = self._primitive_invariants(walker, rule, type_ref)[2]
+        prepared = self.primitive_invariants(walker, rule, type_ref)
         if not prepared:
             return
         focus = Primitive(value, extra) if isinstance(extra, dict) else value

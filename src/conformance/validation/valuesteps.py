@@ -58,8 +58,8 @@ class ValueSteps:
         self.invariants = (
             None if type_ref.is_primitive else engine.invariants.element_invariants(walker, rule, type_ref)
         )
-        self.primitive_invariants = type_ref.is_primitive and engine.invariants.has_primitive_constraints(
-            walker, rule, type_ref
+        self.primitive_invariants = type_ref.is_primitive and bool(
+            engine.invariants.primitive_invariants(walker, rule, type_ref)
         )
 
 

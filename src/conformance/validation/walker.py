@@ -763,11 +763,17 @@ class Walker:
                 "structure", "structure.empty-object", "Object must have some content", extra_loc
             )
             return
+        children = self.sibling_rules(rule, type_ref)
+        if children is not None:
+            self.element_object(extra, rule, type_ref, extra_loc, plan, frame, children=children)
+
+    def sibling_rules(self, rule: ElementRule, type_ref: TypeRef) -> list[ElementRule] | None:
+        """The child rules a primitive's `_name` sibling is walked with (its id and extensions; not
+        `value`), or None when the type is unknown and the sibling is not walked."""
         type_plan = self.definitions.type_plan(type_ref.code)
         if type_plan is None:
-            return
-        children = self.engine.child_tables.without_value(rule.children or type_plan.root.children)
-        self.element_object(extra, rule, type_ref, extra_loc, plan, frame, children=children)
+            return None
+        return self.engine.child_tables.without_value(rule.children or type_plan.root.children)
 
     def complex(self, item: Item, rule: ElementRule, type_ref: TypeRef, plan: Plan, frame: Frame) -> None:
         value, loc = item.value, item.loc
