@@ -61,18 +61,24 @@ def test_the_validator_reports_a_duplicate_id(r4_validator: Validator) -> None:
 
 
 _IDS = st.sampled_from(["a", "b", "c", ""]) | st.integers(0, 2)
-_JSON = st.recursive(
-    st.none() | st.booleans() | _IDS,
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), inner, max_size=4)
-    ),
-    max_leaves=25,
-)
+_KEYS = st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"])
+
+
+def _trees(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """JSON values over these leaves, with objects keyed by the names the id scan cares about."""
+    return st.recursive(
+        leaves,
+        lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_KEYS, inner, max_size=4),
+        max_leaves=25,
+    )
+
+
+_JSON = _trees(st.none() | st.booleans() | _IDS)
+_RESOURCES = st.dictionaries(_KEYS, _JSON, max_size=5)
 
 
 @settings(max_examples=400, deadline=None)
-@given(st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), _JSON, max_size=5))
+@given(_RESOURCES)
 def test_the_quick_answer_never_hides_a_duplicate(resource: dict[str, Any]) -> None:
     """The whole-tree scan that skips the path building must only ever say "maybe" where one exists."""
     assert duplicate_ids(resource) == _scoped_duplicates(resource)
@@ -92,18 +98,11 @@ def _other_containers(value: Any) -> Any:
 
 
 _NUMBERS = st.decimals(allow_nan=False, allow_infinity=False, places=2) | st.floats(allow_nan=False)
-_ANY_JSON = st.recursive(
-    st.none() | st.booleans() | _IDS | _NUMBERS,
-    lambda inner: (
-        st.lists(inner, max_size=3)
-        | st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), inner, max_size=4)
-    ),
-    max_leaves=25,
-)
+_ANY_JSON = _trees(st.none() | st.booleans() | _IDS | _NUMBERS)
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), _ANY_JSON, max_size=5))
+@given(st.dictionaries(_KEYS, _ANY_JSON, max_size=5))
 def test_any_mapping_and_list_type_is_walked_as_dicts_and_lists_are(resource: dict[str, Any]) -> None:
     """The quick scan tells JSON's own dicts and scalars by their exact types: other mappings and list
     types (a caller's payload) must still be looked into, and give the same answers."""
@@ -113,7 +112,7 @@ def test_any_mapping_and_list_type_is_walked_as_dicts_and_lists_are(resource: di
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.dictionaries(st.sampled_from(["id", "resourceType", "snapshot", "x", "_y"]), _JSON, max_size=5))
+@given(_RESOURCES)
 def test_a_text_that_rules_out_repeated_ids_has_none(resource: dict[str, Any]) -> None:
     """The parse's hint (the key `id` written at most once) never hides a duplicate the scan would find."""
     for text in (json.dumps(resource), json.dumps(resource, indent=1, ensure_ascii=False)):
