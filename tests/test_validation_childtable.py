@@ -27,16 +27,33 @@ def _children(definitions: Definitions, type_code: str) -> list[ElementRule]:
 def test_only_named_and_required_rules_are_visited_in_definition_order(definitions: Definitions) -> None:
     table = ChildTable(_children(definitions, "Observation"))
     visit, unknown = table.to_visit(["valueQuantity", "_status", "id", "subject", "colour"])
-    names = [rule.name for rule in visit]
+    names = [rule.name for rule, _ in visit]
     # status and code have a minimum of 1: visited even when absent, to report them missing.
     assert names == ["id", "status", "code", "subject", "value[x]"]
     assert unknown == ["colour"]
 
 
+def test_an_absent_sliced_element_is_visited_only_when_one_of_its_slices_is_required(
+    definitions: Definitions,
+) -> None:
+    name = _children(definitions, "HumanName")
+    extension = next(rule for rule in name if rule.name == "extension")
+    # a datatype's extensions are sliced by url, with no slice required
+    assert extension.slicing is not None and not any(s.min for s in extension.slices)
+    visit, _ = ChildTable(name).to_visit(["family"])
+    assert [rule.name for rule, _ in visit] == ["family"]
+    blood_pressure = definitions.plan("http://hl7.org/fhir/StructureDefinition/bp")
+    assert blood_pressure is not None
+    visit, _ = ChildTable(blood_pressure.root.children).to_visit(["status"])
+    names = [rule.name for rule, _ in visit]
+    # each has a required slice (VSCat; SystolicBP, DiastolicBP) though the rule itself may be optional
+    assert "category" in names and "component" in names
+
+
 def test_a_key_that_looks_like_a_choice_type_visits_the_choice(definitions: Definitions) -> None:
     table = ChildTable(_children(definitions, "Observation"))
     visit, unknown = table.to_visit(["valueWidget"])
-    assert "value[x]" in [rule.name for rule in visit]
+    assert "value[x]" in [rule.name for rule, _ in visit]
     assert unknown == ["valueWidget"]
 
 
@@ -138,7 +155,7 @@ def test_an_answer_kept_per_key_set_is_the_answer_worked_out(definitions: Defini
     first = table.to_visit({"colour": 1, "status": "final", "valueWidget": 2})
     again = table.to_visit({"colour": 3, "status": "amended", "valueWidget": 4})
     assert again == first
-    assert [rule.name for rule in first[0]] == ["status", "code", "value[x]"]
+    assert [rule.name for rule, _ in first[0]] == ["status", "code", "value[x]"]
     assert first[1] == ["colour", "valueWidget"]  # in the object's own order
 
 
@@ -146,5 +163,5 @@ def test_many_key_sets_are_answered_past_those_kept(definitions: Definitions) ->
     table = ChildTable(_children(definitions, "Observation"))
     for number in range(500):  # hostile input: every object with keys of its own
         visit, unknown = table.to_visit({f"x{number}": 1, "subject": {}})
-        assert [rule.name for rule in visit] == ["status", "code", "subject"]
+        assert [rule.name for rule, _ in visit] == ["status", "code", "subject"]
         assert unknown == [f"x{number}"]

@@ -9,11 +9,7 @@ order, with the skip and without it.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
-import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,12 +22,8 @@ from conformance.validation import Validator
 from conformance.validation.coverage import Coverage
 from conformance.validation.report import Reporter
 from conformance.validation.walker import Walker
+from example_variants import UKCORE, example_cases, issues
 from profile_support import core_copy
-
-PACKAGES = Path(__file__).resolve().parents[1].parent / "shared" / "fhir-packages"
-UKCORE_EXAMPLES = PACKAGES / "_examples" / "ukcore-stu2"
-UKCORE_PROFILES = PACKAGES / "_examples" / "ukcore-stu2-profiles.json"
-UKCORE = "fhir.r4.ukcore.stu2#2.0.2"
 
 
 def _patient_rule(validator: Validator, name: str) -> tuple[ElementRule, Plan]:
@@ -123,64 +115,11 @@ def ukcore_validator(shared_settings: Settings) -> Validator:
     return Validator(Context.build(shared_settings, FhirVersion.R4, igs=[UKCORE]))
 
 
-def _examples() -> list[tuple[str, str | None]]:
-    if not UKCORE_PROFILES.is_file():
-        pytest.skip("../shared/fhir-packages/_examples is not beside the project")
-    profiles: dict[str, str | None] = json.loads(UKCORE_PROFILES.read_text())
-    return sorted(profiles.items())
-
-
-def _leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
-    if isinstance(value, dict):
-        for key, child in value.items():
-            yield from _leaf_paths(child, (*path, key))
-    elif isinstance(value, list):
-        for index, child in enumerate(value):
-            yield from _leaf_paths(child, (*path, index))
-    if path:
-        yield path
-
-
-def _variants(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """One change at a time, spread over the resource: removed, emptied, retyped, an unknown key beside."""
-    paths = [path for path in _leaf_paths(resource) if path != ("resourceType",)]
-    for number, path in enumerate(paths[:: max(1, len(paths) // 12)]):
-        for replacement in (None, "", 7, {"unknownKey": True}, ["x"]):
-            variant = copy.deepcopy(resource)
-            holder = variant
-            for step in path[:-1]:
-                holder = holder[step]
-            if replacement is None:
-                if isinstance(holder, dict):
-                    del holder[path[-1]]
-                else:
-                    holder.pop(path[-1])
-            elif isinstance(holder, dict) and number % 2:
-                holder[f"{path[-1]}Extra"] = replacement  # unknown, or a choice type the rule may not allow
-            else:
-                holder[path[-1]] = replacement
-            yield variant
-
-
-def _issues(validator: Validator, payload: Any, profile: str | None) -> list[tuple[Any, ...]]:
-    outcome = validator.validate(copy.deepcopy(payload), profiles=[profile] if profile else [])
-    return [
-        (i.severity, i.message_id, i.message, i.location, i.line, i.column, i.profile, i.element_id)
-        for i in outcome.issues
-    ]
-
-
 @pytest.mark.shared
 def test_every_issue_is_the_same_with_and_without_leaving_elements_to_an_earlier_walk(
     ukcore_validator: Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    cases: list[tuple[str, Any, str | None]] = []
-    for name, profile in _examples():
-        resource = json.loads((UKCORE_EXAMPLES / name).read_text())
-        cases.append((name, resource, profile))
-        cases.extend(
-            (f"{name} variant {n}", variant, profile) for n, variant in enumerate(_variants(resource))
-        )
+    cases = example_cases()
     skips = 0
     real_covers = Coverage.covers
 
@@ -191,10 +130,10 @@ def test_every_issue_is_the_same_with_and_without_leaving_elements_to_an_earlier
         return answer
 
     monkeypatch.setattr(Coverage, "covers", counting_covers)
-    with_skip = {name: _issues(ukcore_validator, payload, profile) for name, payload, profile in cases}
+    with_skip = {name: issues(ukcore_validator, payload, profile) for name, payload, profile in cases}
     assert skips > len(cases)  # the mechanism is at work: several elements per resource on average
     monkeypatch.setattr(Coverage, "covers", lambda self, *args: False)
-    without = {name: _issues(ukcore_validator, payload, profile) for name, payload, profile in cases}
+    without = {name: issues(ukcore_validator, payload, profile) for name, payload, profile in cases}
     differing = [name for name in with_skip if with_skip[name] != without[name]]
     assert len(cases) > 10_000 and not differing, differing[:5]
 

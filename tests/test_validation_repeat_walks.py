@@ -71,16 +71,29 @@ def test_issues_below_what_the_profile_unfolds_are_those_of_the_base_walk(r4_con
 
 @pytest.fixture
 def annotation_visits(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many objects are visited with Annotation's own child rules (each visit reaches its `text`)."""
+    """How many objects are visited with Annotation's own child rules: reached, and not skipped."""
     visits: list[int] = []
-    real_child = Walker.child
+    real_object, real_walked_before = Walker.element_object, Walker._walked_before
 
-    def counting_child(self: Walker, obj: Any, rule: ElementRule, *rest: Any) -> None:
-        if rule.path == "Annotation.text":
+    def annotation(rules: list[ElementRule]) -> bool:
+        return any(rule.path == "Annotation.text" for rule in rules)
+
+    def counting_object(
+        self: Walker, obj: Any, rule: ElementRule, type_ref: Any, *rest: Any, **kw: Any
+    ) -> None:
+        children = kw.get("children") or self.children_of(rule, type_ref, rest[1])[0]
+        if annotation(children):
             visits.append(1)
-        real_child(self, obj, rule, *rest)
+        real_object(self, obj, rule, type_ref, *rest, **kw)
 
-    monkeypatch.setattr(Walker, "child", counting_child)
+    def counting_walked_before(self: Walker, obj: Any, children: list[ElementRule], *rest: Any) -> bool:
+        skipped = real_walked_before(self, obj, children, *rest)
+        if skipped and annotation(children):
+            visits.pop()
+        return skipped
+
+    monkeypatch.setattr(Walker, "element_object", counting_object)
+    monkeypatch.setattr(Walker, "_walked_before", counting_walked_before)
     return visits
 
 

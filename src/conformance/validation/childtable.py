@@ -4,26 +4,35 @@ An element type has many optional children and a payload uses few of them (a Pat
 about thirty, an example sets eight). Visiting every child rule to find it absent was most of the walk.
 A `ChildTable` is built once per list of child rules and maps each JSON property name (`birthDate`,
 `_birthDate`, `valueQuantity`) to the rules it belongs to; a walk then visits only the rules the object
-names, plus those that say something when absent: a minimum cardinality, or slicing (a slice may have
-its own minimum). The visit keeps the rules' order, so issues come out as from a full visit.
+names, plus those that say something when absent: a minimum cardinality of their own or of one of their
+slices. The visit keeps the rules' order, so issues come out as from a full visit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule
+
+if TYPE_CHECKING:
+    from conformance.validation.programs import Program
+
+# A rule to visit, with its program (None: `Walker.child` interprets it).
+Visit = tuple[ElementRule, "Program | None"]
 
 _KEYS_KEPT = 256
 _KEY_SETS_KEPT = 64
 
 
 class ChildTable:
-    __slots__ = ("_always", "_by_key", "_choice_hits", "_choices", "_names", "rules", "visits")
+    __slots__ = ("_always", "_by_key", "_choice_hits", "_choices", "_names", "_visits", "rules", "visits")
 
-    def __init__(self, rules: Sequence[ElementRule]) -> None:
+    def __init__(
+        self, rules: Sequence[ElementRule], programs: Sequence[Program | None] | None = None
+    ) -> None:
         self.rules = rules
+        self._visits: list[Visit] = list(zip(rules, programs or [None] * len(rules), strict=True))
         by_key: dict[str, list[int]] = {}
         self._names = frozenset(json_name for rule in rules for json_name, _ in rule.json_names())
         for index, rule in enumerate(rules):
@@ -31,10 +40,13 @@ class ChildTable:
                 for key in (json_name, "_" + json_name):
                     by_key.setdefault(key, []).append(index)
         self._by_key: Mapping[str, tuple[int, ...]] = {key: tuple(found) for key, found in by_key.items()}
+        # Absent, an element says something only through a minimum: its own or a slice's (the slicing
+        # checks of no values report only the slices required). Every element's `extension` is sliced by
+        # url in the base definitions, with no slice required: it is visited only when present.
         self._always = frozenset(
             index
             for index, rule in enumerate(rules)
-            if rule.min > 0 or rule.slicing is not None or rule.slices
+            if rule.min > 0 or any(slice_rule.min > 0 for slice_rule in rule.slices)
         )
         # A choice element meets keys of types it does not allow (`valueString` where only `valueQuantity`
         # is allowed): its visit reports them, so a key that only looks like one of its names visits it.
@@ -43,7 +55,7 @@ class ChildTable:
         # resource's root). Bounded, as the keys come from payloads.
         self._choice_hits: dict[str, tuple[int, ...]] = {}
         # `to_visit`'s answers by the object's keys (in order): the walk reads it first, saving a call.
-        self.visits: dict[tuple[Any, ...], tuple[list[ElementRule], list[Any]]] = {}
+        self.visits: dict[tuple[Any, ...], tuple[list[Visit], list[Any]]] = {}
 
     def names(self, name: str) -> bool:
         """Is this the JSON name of a child rule itself (`birthDate`; not its `_birthDate` sibling)?"""
@@ -53,9 +65,9 @@ class ChildTable:
         """Does a child rule name this JSON key (`birthDate`, `_birthDate`)?"""
         return key in self._by_key
 
-    def to_visit(self, obj: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:
-        """The rules to visit for an object, in the rules' own order; and the keys no rule names
-        (unknown, unless a choice element claims them as a type it does not allow).
+    def to_visit(self, obj: Iterable[Any]) -> tuple[list[Visit], list[Any]]:
+        """The rules to visit for an object, in the rules' own order, each with its program; and the keys
+        no rule names (unknown, unless a choice element claims them as a type it does not allow).
 
         The answer depends on the object's keys only, and the same few key sets recur (every Coding has
         `system`, `code`, `display`): it is kept per key set, for a bounded number of them. The lists
@@ -69,7 +81,7 @@ class ChildTable:
                 self.visits[keys] = known
         return known
 
-    def _visit(self, keys: Iterable[Any]) -> tuple[list[ElementRule], list[Any]]:
+    def _visit(self, keys: Iterable[Any]) -> tuple[list[Visit], list[Any]]:
         visit = set(self._always)
         unknown = []
         by_key = self._by_key
@@ -81,8 +93,8 @@ class ChildTable:
             unknown.append(key)
             if self._choices and isinstance(key, str):
                 visit.update(self._choices_named(key))
-        rules = self.rules
-        return [rules[index] for index in sorted(visit)], unknown
+        visits = self._visits
+        return [visits[index] for index in sorted(visit)], unknown
 
     def _choices_named(self, key: str) -> tuple[int, ...]:
         hits = self._choice_hits.get(key)
@@ -104,14 +116,16 @@ class ChildTables:
     its entry exists. Only lists that live as long as their Plans may be given.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, program: Callable[[ElementRule], Program | None] | None = None) -> None:
+        self._program = program  # what makes each rule's program (validation/programs.py); None: no programs
         self._tables: dict[int, ChildTable] = {}
         self._without_value: dict[int, tuple[Sequence[ElementRule], list[ElementRule]]] = {}
 
     def of(self, rules: Sequence[ElementRule]) -> ChildTable:
         table = self._tables.get(id(rules))
         if table is None or table.rules is not rules:
-            table = ChildTable(rules)
+            programs = [self._program(rule) for rule in rules] if self._program is not None else None
+            table = ChildTable(rules, programs)
             self._tables[id(rules)] = table
         return table
 

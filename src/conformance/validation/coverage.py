@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
-from conformance.validation.walker import BACKBONE_ELEMENT as _BACKBONE
+from conformance.validation.programs import BACKBONE_ELEMENT as _BACKBONE
 
 if TYPE_CHECKING:
     from conformance.validation.walker import Walker

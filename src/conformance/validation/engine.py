@@ -8,6 +8,7 @@ the Bundle it sits in).
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import threading
@@ -36,6 +37,7 @@ from conformance.validation.element_ids import duplicate_ids
 from conformance.validation.extensions import ExtensionChecks
 from conformance.validation.invariants import InvariantChecks
 from conformance.validation.narrative import NarrativeChecks
+from conformance.validation.programs import program_for
 from conformance.validation.ranges import RangeChecks
 from conformance.validation.references import ReferenceChecks, reference_type
 from conformance.validation.report import Loc, Reporter
@@ -237,7 +239,7 @@ class Engine:
         self.bundles = BundleChecks()
         self.narrative = NarrativeChecks()
         self.definitional = DefinitionalChecks()
-        self.child_tables = ChildTables()
+        self.child_tables = ChildTables(functools.partial(program_for, self))
         self.value_steps = ValueStepsMemo()
         self.coverage = Coverage()
         # Walker.children_of's answers: (rule, type, plan) identities -> those objects and the answer.
@@ -246,7 +248,7 @@ class Engine:
         self._local = threading.local()
         self._globals: dict[str, tuple[str, ...]] | None = None
         self._regexes: dict[str, str | None] = {}
-        self._string_problems: dict[tuple[str, str], primitives.Problem | None] = {}
+        self.string_problem_memo: dict[tuple[str, str], primitives.Problem | None] = {}
         self._resource_types: dict[str, bool] = {}
 
     # ---- what the walk asks about the payload
@@ -279,7 +281,7 @@ class Engine:
         if len(value) > _STRING_MEMO_LENGTH:
             return self._string_problem(type_code, value)
         key = (type_code, value)
-        memo = self._string_problems
+        memo = self.string_problem_memo
         # One lookup, not `in` then `[]`: another thread (serve) may clear the memo in between.
         try:
             return memo[key]

@@ -16,15 +16,13 @@ from conformance.fhirversion import FhirVersion
 from conformance.validation import datatypes, fixedpattern, primitives
 from conformance.validation.childtable import ChildTable
 from conformance.validation.implied_profiles import implied_profile
+from conformance.validation.programs import BACKBONE_ELEMENT, RESOURCE_ID, Program
 from conformance.validation.report import Loc, Reporter
 
 if TYPE_CHECKING:
     from conformance.validation.engine import ChildrenAnswer, Engine
     from conformance.validation.valuesteps import ValueSteps
 
-RESOURCE_ID = TypeRef("id")
-# One object: answers are kept per type reference's identity (children_of), so none may be made per value.
-BACKBONE_ELEMENT = TypeRef("BackboneElement")
 # The one list of no child rules: tables of child rules are kept per list, so the list must be one object.
 NO_CHILDREN: list[ElementRule] = []
 
@@ -366,9 +364,15 @@ class Walker:
         visits = table.visits.get(tuple(obj))  # the table's answer for this key set, if kept
         visit, unknown = visits if visits is not None else table.to_visit(obj)
         claimed: set[str] = set()
-        visit_child = self.child if obj is not self._resource_walked else self._resource_child
-        for child in visit:
-            visit_child(obj, child, loc, plan, frame, table, claimed)
+        if obj is self._resource_walked:
+            for child, program in visit:
+                self._resource_child(obj, child, loc, plan, frame, table, claimed, program)
+        else:
+            for child, program in visit:
+                if program is None:
+                    self.child(obj, child, loc, plan, frame, table, claimed)
+                else:
+                    program(self, obj, child, loc, plan, frame, table, claimed)
         if unknown:
             self._unknown_properties(unknown, table, claimed, loc, is_resource=resource_root)
 
@@ -491,8 +495,10 @@ class Walker:
         frame: Frame,
         table: ChildTable,
         claimed: set[str],
+        program: Program | None,
     ) -> None:
-        """`child`, for an element of a resource walked more than once: an earlier walk may have done it.
+        """`child` (or the rule's program), for an element of a resource walked more than once: an earlier
+        walk may have done it.
 
         Only the resource's own elements are recorded: most of what a later walk can leave is there (below
         them, `_walked_before` leaves what the walks share), and recording every element cost more than it
@@ -505,7 +511,10 @@ class Walker:
         if earlier is not None and self._left_to_earlier(earlier, rule, plan, loc):
             return
         attempts, extensions = self.report.attempts, self.extensions_met
-        self.child(obj, rule, loc, plan, frame, table, claimed)
+        if program is None:
+            self.child(obj, rule, loc, plan, frame, table, claimed)
+        else:
+            program(self, obj, rule, loc, plan, frame, table, claimed)
         if earlier is None and self._walk_number < self._last_walk:
             clean = attempts == self.report.attempts and extensions == self.extensions_met
             values[key] = _Checked(self._walk_number, loc, (rule, plan), clean)
@@ -696,7 +705,7 @@ class Walker:
             self._report_problem(problem, loc)
             return
         if rule.has_limits:
-            self._length_and_range(value, rule, type_ref, loc, plan)
+            self.length_and_range(value, rule, type_ref, loc, plan)
         if rule.fixed is not None or rule.pattern is not None:
             self.fixed_and_pattern(value, rule, loc, plan)
         if rule.binding is not None:  # a primitive is checked by its binding only (Identifier is an object)
@@ -716,7 +725,7 @@ class Walker:
         else:
             self.report.error(problem.code, problem.message_id, problem.message, loc)
 
-    def _length_and_range(
+    def length_and_range(
         self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan
     ) -> None:
         if isinstance(value, str) and (rule.max_length is not None or rule.min_length is not None):
@@ -792,7 +801,7 @@ class Walker:
             self.extensions_met += 1
             self.engine.extensions.check(self, value, rule, loc, plan, frame)
             return
-        self._object_value(value, rule, type_ref, loc, plan, frame, steps)
+        self.object_value(value, rule, type_ref, loc, plan, frame, steps)
 
     def _left_to_earlier(self, earlier: _Checked, rule: ElementRule, plan: Plan, loc: Loc) -> bool:
         """May this walk leave an element of an object to an earlier walk of the resource, which checked it
@@ -810,7 +819,7 @@ class Walker:
             and self.engine.coverage.covers(self, earlier.side, (rule, plan))
         )
 
-    def _object_value(
+    def object_value(
         self,
         value: dict[str, Any],
         rule: ElementRule,

@@ -1,0 +1,82 @@
+"""UK Core examples and single-change variants of them, for tests that hold two ways of walking to the same
+report (the coverage skip and its absence, the child programs and the interpreter)."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from conformance.validation import Validator
+
+PACKAGES = Path(__file__).resolve().parents[1].parent / "shared" / "fhir-packages"
+UKCORE_EXAMPLES = PACKAGES / "_examples" / "ukcore-stu2"
+UKCORE_PROFILES = PACKAGES / "_examples" / "ukcore-stu2-profiles.json"
+UKCORE = "fhir.r4.ukcore.stu2#2.0.2"
+
+Case = tuple[str, Any, str | None]  # a name, a payload, the profile it is validated against
+
+
+def examples() -> list[tuple[str, str | None]]:
+    """Each UK Core example's file name and the profile it exemplifies; skips when ../shared is absent."""
+    if not UKCORE_PROFILES.is_file():
+        pytest.skip("../shared/fhir-packages/_examples is not beside the project")
+    profiles: dict[str, str | None] = json.loads(UKCORE_PROFILES.read_text())
+    return sorted(profiles.items())
+
+
+def leaf_paths(value: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        for key, child in value.items():
+            yield from leaf_paths(child, (*path, key))
+    elif isinstance(value, list):
+        for index, child in enumerate(value):
+            yield from leaf_paths(child, (*path, index))
+    if path:
+        yield path
+
+
+def variants(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """One change at a time, spread over the resource: removed, emptied, retyped, an unknown key beside."""
+    paths = [path for path in leaf_paths(resource) if path != ("resourceType",)]
+    for number, path in enumerate(paths[:: max(1, len(paths) // 12)]):
+        for replacement in (None, "", 7, {"unknownKey": True}, ["x"]):
+            variant = copy.deepcopy(resource)
+            holder = variant
+            for step in path[:-1]:
+                holder = holder[step]
+            if replacement is None:
+                if isinstance(holder, dict):
+                    del holder[path[-1]]
+                else:
+                    holder.pop(path[-1])
+            elif isinstance(holder, dict) and number % 2:
+                holder[f"{path[-1]}Extra"] = replacement  # unknown, or a choice type the rule may not allow
+            else:
+                holder[path[-1]] = replacement
+            yield variant
+
+
+def example_cases() -> list[Case]:
+    """Every UK Core example and its variants."""
+    cases: list[Case] = []
+    for name, profile in examples():
+        resource = json.loads((UKCORE_EXAMPLES / name).read_text())
+        cases.append((name, resource, profile))
+        cases.extend(
+            (f"{name} variant {n}", variant, profile) for n, variant in enumerate(variants(resource))
+        )
+    return cases
+
+
+def issues(validator: Validator, payload: Any, profile: str | None) -> list[tuple[Any, ...]]:
+    """Every field of every issue, in order."""
+    outcome = validator.validate(copy.deepcopy(payload), profiles=[profile] if profile else [])
+    return [
+        (i.severity, i.message_id, i.message, i.location, i.line, i.column, i.profile, i.element_id)
+        for i in outcome.issues
+    ]
