@@ -64,8 +64,9 @@ def test_which_rules_get_a_program(r4_validator: Validator) -> None:
         ("Observation", "value[x]"),
     ):
         assert program_for(engine, _rule(definitions, type_code, name)) is not None, name
-    # sliced (by url, in every datatype), or a type told apart per value: the interpreter's
-    assert program_for(engine, _rule(definitions, "HumanName", "extension")) is None
+    # sliced by url, with no slices (every datatype's extensions): nothing is checked by slicing
+    assert program_for(engine, _rule(definitions, "HumanName", "extension")) is not None
+    # with slices: the interpreter's
     blood_pressure = definitions.plan("http://hl7.org/fhir/StructureDefinition/bp")
     assert blood_pressure is not None
     component = next(rule for rule in blood_pressure.root.children if rule.name == "component")
@@ -111,6 +112,10 @@ def _wrong_form(holder: dict[str, Any], key: str) -> bool:
         holder[key] = f" {value}\t"
     elif isinstance(value, list) and value and isinstance(value[0], str):
         value.append(f" {value[0]} ")
+    elif isinstance(value, bool):
+        holder[key] = "true"  # a boolean as a string
+    elif isinstance(value, int):
+        holder[key] = -value - 1  # below the range of a positiveInt or an unsignedInt
     else:
         return False
     return True

@@ -279,7 +279,7 @@ class Engine:
         payload and across payloads: the answers are kept, up to a bound.
         """
         if len(value) > _STRING_MEMO_LENGTH:
-            return self._string_problem(type_code, value)
+            return self.value_problem(type_code, value)
         key = (type_code, value)
         memo = self.string_problem_memo
         # One lookup, not `in` then `[]`: another thread (serve) may clear the memo in between.
@@ -287,13 +287,15 @@ class Engine:
             return memo[key]
         except KeyError:
             pass
-        problem = self._string_problem(type_code, value)
+        problem = self.value_problem(type_code, value)
         if len(memo) >= _STRING_MEMO_LIMIT:
             memo.clear()
         memo[key] = problem
         return problem
 
-    def _string_problem(self, type_code: str, value: str) -> primitives.Problem | None:
+    def value_problem(self, type_code: str, value: Any) -> primitives.Problem | None:
+        """What is wrong with a JSON string, number or boolean as a value of a primitive type, by the type's
+        own rules (JSON type, lexical form, the type's regex); an element's own regex is not among them."""
         problem = primitives.json_type_problem(type_code, value)
         if problem is None:
             problem = primitives.lexical_problem(type_code, value)

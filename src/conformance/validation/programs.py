@@ -17,6 +17,7 @@ property tests compare the two.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
@@ -38,14 +39,15 @@ RESOURCE_ID = TypeRef("id")
 # One object: answers are kept per type reference's identity (children_of), so none may be made per value.
 BACKBONE_ELEMENT = TypeRef("BackboneElement")
 _MISSING = object()
+_SCALARS = frozenset({bool, int, float, Decimal})
 
 
 def program_for(engine: Engine, rule: ElementRule) -> Program | None:
     """The program for a child rule, or None where only the interpreter will do (a choice of types, a
-    slicing, a type decided per value, a regex of the element's own, a count that can never hold)."""
+    slices, a type decided per value, a regex of the element's own, a count that can never hold)."""
     keys = rule.json_keys
-    if rule.slicing is not None or rule.slices:
-        return None
+    if rule.slices:
+        return None  # slicing without slices checks nothing (every datatype's `extension`, sliced by url)
     if not rule.repeats and (rule.min > 1 or rule.max == 0):
         return None  # one value cannot meet the count: the interpreter reports it
     if len(keys) == 1 and not rule.is_choice:
@@ -114,16 +116,17 @@ def _count_fits(rule: ElementRule, values: Any) -> bool:
 
 
 def _lexical_test(engine: Engine, code: str) -> Callable[[Any], bool]:
-    """Is a value a string of the type's lexical form? From the engine's memo where it has the answer."""
+    """Is a value a JSON primitive of the type's lexical form? A string's answer is in the engine's memo."""
     memo = engine.string_problem_memo  # read directly: asked for every string of every payload
 
     def lexically_right(value: Any) -> bool:
-        if type(value) is not str:
-            return False
-        problem = memo.get((code, value), _MISSING)
-        if problem is _MISSING:
-            problem = engine.string_problem(code, value)
-        return problem is None
+        if type(value) is str:
+            problem = memo.get((code, value), _MISSING)
+            if problem is _MISSING:
+                problem = engine.string_problem(code, value)
+            return problem is None
+        # a number or a boolean, as the JSON reader gives them; anything else is the interpreter's to report
+        return type(value) in _SCALARS and engine.value_problem(code, value) is None
 
     return lexically_right
 
