@@ -85,7 +85,8 @@ def _fixed_type(rule: ElementRule, named: TypeRef | None) -> TypeRef | None:
 
 
 class _Steps:
-    """The engine's value steps of one (rule, type), looked up on first use (they need a walker)."""
+    """The engine's value steps of one (rule, type), looked up on first use (they need a walker); read as
+    `steps.steps or steps.of(walker)`, an attribute rather than a call once known."""
 
     __slots__ = ("rule", "steps", "type_ref")
 
@@ -102,10 +103,7 @@ class _Steps:
 
 def _values_loc(loc: Loc, rule: ElementRule, json_name: str) -> Loc:
     """Where the values of a rule sit in an object, as `Walker._items` places them."""
-    values_loc = Loc(loc, rule.base_name, None, json_name)
-    values_loc.rule_path = rule.path
-    values_loc.base_path = rule.base_path
-    return values_loc
+    return Loc(loc, rule.base_name, None, json_name, rule.path, rule.base_path)
 
 
 def _count_fits(rule: ElementRule, values: Any) -> bool:
@@ -147,7 +145,7 @@ def _primitive_checks(
             walker.fixed_and_pattern(value, rule, loc, plan)
         if binding:
             engine.bindings.check_value(walker, value, rule, type_ref, loc, plan, frame)
-        if steps.of(walker).primitive_invariants:
+        if (steps.steps or steps.of(walker)).primitive_invariants:
             engine.invariants.check_primitive(walker, rule, type_ref, value, None, loc, plan, frame)
 
     return follow
@@ -175,7 +173,7 @@ def _primitive_program(
         value = obj.get(json_name)
         if extra_name in obj or not lexically_right(value):
             walker.child(obj, rule, loc, plan, frame, table, claimed)
-        elif follows or steps.of(walker).primitive_invariants:
+        elif follows or (steps.steps or steps.of(walker)).primitive_invariants:
             follow(walker, value, _values_loc(loc, rule, json_name), plan, frame)
 
     def repeated(
@@ -191,7 +189,7 @@ def _primitive_program(
         values = obj.get(json_name)
         if extra_name in obj or not _count_fits(rule, values) or not all(map(lexically_right, values)):
             walker.child(obj, rule, loc, plan, frame, table, claimed)
-        elif follows or steps.of(walker).primitive_invariants:
+        elif follows or (steps.steps or steps.of(walker)).primitive_invariants:
             values_loc = _values_loc(loc, rule, json_name)
             for index, value in enumerate(values):
                 follow(walker, value, values_loc.at(index), plan, frame)
@@ -208,7 +206,7 @@ def _object_program(
     def walk(walker: Walker, value: dict[str, Any], loc: Loc, plan: Plan, frame: Frame) -> None:
         """What `complex` does with a non-empty object that is no resource."""
         loc.type_code = code
-        found = steps.of(walker)
+        found = steps.steps or steps.of(walker)
         if found.extension:
             walker.extensions_met += 1
             engine.extensions.check(walker, value, rule, loc, plan, frame)
@@ -226,7 +224,12 @@ def _object_program(
         claimed: set[str],
     ) -> None:
         value = obj.get(json_name)
-        if type(value) is not dict or not value or extra_name in obj or steps.of(walker).resource:
+        if (
+            type(value) is not dict
+            or not value
+            or extra_name in obj
+            or (steps.steps or steps.of(walker)).resource
+        ):
             walker.child(obj, rule, loc, plan, frame, table, claimed)
         else:
             walk(walker, value, _values_loc(loc, rule, json_name), plan, frame)
@@ -246,7 +249,7 @@ def _object_program(
             extra_name in obj
             or not _count_fits(rule, values)
             or not all(type(value) is dict and value for value in values)
-            or steps.of(walker).resource
+            or (steps.steps or steps.of(walker)).resource
         ):
             walker.child(obj, rule, loc, plan, frame, table, claimed)
             return

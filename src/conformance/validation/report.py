@@ -34,7 +34,15 @@ class Loc:
         "type_code",
     )
 
-    def __init__(self, parent: Loc | None, name: str, index: int | None = None, json_key: str | None = None):
+    def __init__(
+        self,
+        parent: Loc | None,
+        name: str,
+        index: int | None = None,
+        json_key: str | None = None,
+        rule_path: str | None = None,
+        base_path: str | None = None,
+    ):
         self.parent = parent
         self.name = name
         self.index = index
@@ -42,8 +50,8 @@ class Loc:
         self._text: str | None = None
         self._json: JsonPath | None = None
         # What the walk learnt about the element here (for extension contexts): its definition path and type.
-        self.rule_path: str | None = None
-        self.base_path: str | None = None
+        self.rule_path = rule_path
+        self.base_path = base_path
         self.type_code: str | None = None
 
     @classmethod
@@ -54,9 +62,7 @@ class Loc:
         return Loc(self, name, index, json_key)
 
     def at(self, index: int) -> Loc:
-        loc = Loc(self.parent, self.name, index, self.json_key)
-        loc.rule_path, loc.base_path = self.rule_path, self.base_path
-        return loc
+        return Loc(self.parent, self.name, index, self.json_key, self.rule_path, self.base_path)
 
     @property
     def text(self) -> str:

@@ -553,9 +553,8 @@ class Walker:
     ) -> list[Item]:
         value = obj.get(name)
         extra = obj.get(extra_name)
-        base_loc = Loc(loc, rule.base_name, None, name)  # a choice's values are located by its base name
-        base_loc.rule_path = rule.path
-        base_loc.base_path = rule.base_path
+        # a choice's values are located by its base name
+        base_loc = Loc(loc, rule.base_name, None, name, rule.path, rule.base_path)
         if isinstance(value, list) or isinstance(extra, list):
             if not rule.repeats:
                 self.report.error(
@@ -756,12 +755,8 @@ class Walker:
     def _primitive_extras(
         self, extra: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
     ) -> None:
-        extra_loc = Loc(loc.parent, loc.name, loc.index, "_" + loc.json_key)
-        extra_loc.rule_path, extra_loc.base_path, extra_loc.type_code = (
-            loc.rule_path,
-            loc.base_path,
-            loc.type_code,
-        )
+        extra_loc = Loc(loc.parent, loc.name, loc.index, "_" + loc.json_key, loc.rule_path, loc.base_path)
+        extra_loc.type_code = loc.type_code
         if not isinstance(extra, dict):
             self.report.error(
                 "structure", "type.json-type", f"The property _{loc.json_key} must be an object", extra_loc
