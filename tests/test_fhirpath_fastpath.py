@@ -8,6 +8,7 @@ general evaluation must return the same collection, or both raise FhirPathError.
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -286,3 +287,45 @@ def test_fast_paths_can_be_switched_off() -> None:
     compiled = engine.compile(ELE_1)
     assert not compiled.is_fast
     assert compiled.evaluate({"id": "a"}, focus_type="Identifier") == [False]
+
+
+SIMPLE_TEXTS = sorted(SIMPLE_FAST_PATHS)
+_NOT_NAMES = {"and", "or", "xor", "implies", "not", "empty", "exists", "hasValue", "in", "where", "count"}
+
+
+def _objects_named_from(text: str) -> st.SearchStrategy[dict[str, Any]]:
+    """Objects whose keys are the names the expression reads (with their `_name` siblings)."""
+    names = sorted(set(re.findall(r"\b[a-z][A-Za-z]*\b", text)) - _NOT_NAMES) or ["id"]
+    keys = st.sampled_from([*names, *(f"_{name}" for name in names), "id", "valueQuantity"])
+    return st.dictionaries(keys, json_values, max_size=5)
+
+
+@pytest.mark.parametrize("text", SIMPLE_TEXTS)
+@settings(max_examples=12, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data(), focus_type=focus_types)
+def test_a_simple_invariant_holds_on_the_object_only_where_the_evaluation_says_so(
+    text: str, data: st.DataObject, focus_type: str | None
+) -> None:
+    focus = data.draw(st.one_of(_objects_named_from(text), _objects(json_values)))
+    compiled = ENGINES[FhirVersion.R4].compile(text)
+    assert compiled.object_verdict is not None
+    quick = compiled.object_verdict(focus, focus_type)
+    assert quick in (True, None)
+    if quick:
+        assert compiled.evaluate_general(
+            focus, focus_type=focus_type, resource=focus, root_resource=focus
+        ) == [True]
+
+
+def test_a_simple_invariant_answers_on_the_object_where_it_can() -> None:
+    verdict = ENGINES[FhirVersion.R4].compile("value.empty() or system.exists()").object_verdict
+    assert verdict is not None
+    assert verdict({"use": "home"}, "ContactPoint") is True
+    assert verdict({"value": "1", "system": "phone"}, "ContactPoint") is True
+    assert verdict({"value": "1"}, "ContactPoint") is None  # fails: the full evaluation reports it
+    # bdl-3 reads %resource for each entry: without the resource around the object it declines
+    bdl_3 = next(text for text in SIMPLE_TEXTS if text.startswith("entry.all(request.exists() = (%resource"))
+    held = ENGINES[FhirVersion.R4].compile(bdl_3).object_verdict
+    assert held is not None
+    assert held({"entry": [{"request": {"method": "GET"}}]}, "Bundle") is None
+    assert held({}, "Bundle") is True  # no entry: it holds before %resource is read

@@ -489,9 +489,35 @@ _OBJECT_VERDICTS: Mapping[str, ObjectVerdict] = {
 }
 # Those that also need the type model (which value[x] names a type has).
 _MODEL_OBJECT_VERDICTS: Mapping[str, Callable[[TypeModel], ObjectVerdict]] = {_EXT_1: _ext_1_on_extension}
+# The hand-written object verdicts; every simple invariant (SIMPLE_FAST_PATHS) has one as well.
 OBJECT_VERDICT_TEXTS = frozenset(_OBJECT_VERDICTS) | frozenset(_MODEL_OBJECT_VERDICTS)
+
+
+def _holds_on_the_object(fast: FastPath, model: TypeModel) -> ObjectVerdict:
+    """A simple invariant's own fast path (built from the combinators), asked of the object alone.
+
+    Without the resource around it: a term that reads %resource declines, and nothing else in those
+    terms reads the evaluation's context, so where it answers its answer is the full evaluation's. Only
+    True is passed on (the walk then skips the evaluation); otherwise the full evaluation decides and
+    reports, as before.
+    """
+
+    def verdict(data: Mapping[str, Any], focus_type: str | None) -> bool | None:
+        try:
+            result = fast(FocusFacts(data, None, focus_type, None, None), model)
+        except Exception:  # as in CompiledExpression.holds: the full evaluation decides
+            return None
+        return True if result is not None and len(result) == 1 and result[0] is True else None
+
+    return verdict
 
 
 def object_verdict_for(text: str, model: TypeModel) -> ObjectVerdict | None:
     make = _MODEL_OBJECT_VERDICTS.get(text)
-    return make(model) if make is not None else _OBJECT_VERDICTS.get(text)
+    if make is not None:
+        return make(model)
+    found = _OBJECT_VERDICTS.get(text)
+    if found is not None:
+        return found
+    simple = SIMPLE_FAST_PATHS.get(text)
+    return _holds_on_the_object(simple, model) if simple is not None else None
