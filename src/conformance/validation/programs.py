@@ -131,13 +131,13 @@ def _lexical_test(engine: Engine, code: str) -> Callable[[Any], bool]:
 
 def _primitive_checks(
     engine: Engine, rule: ElementRule, type_ref: TypeRef, steps: _Steps
-) -> Callable[[Walker, str, Loc, Plan, Frame], None]:
+) -> Callable[[Walker, Any, Loc, Plan, Frame], None]:
     """What `primitive_value` and `primitive` check after the lexical form, in their order."""
     code = type_ref.code
     limits, fixed = rule.has_limits, rule.fixed is not None or rule.pattern is not None
     binding = rule.binding is not None
 
-    def follow(walker: Walker, value: str, loc: Loc, plan: Plan, frame: Frame) -> None:
+    def follow(walker: Walker, value: Any, loc: Loc, plan: Plan, frame: Frame) -> None:
         loc.type_code = code
         if limits:
             walker.length_and_range(value, rule, type_ref, loc, plan)
