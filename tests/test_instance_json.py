@@ -10,11 +10,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conformance.errors import InputError, UsageError
 from conformance.instance import Limits, Parsed, jsonform, jsonscan, location, parse, parse_file, sniff_format
+from conformance.instance.parsed import Format
 from conformance.outcome import Severity
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "instance"
@@ -433,6 +434,24 @@ def test_format_is_sniffed_from_the_first_character() -> None:
     assert sniff_format("<?xml version='1.0'?><Patient/>") == "xml"
     assert sniff_format(b"   ", "xml") == "xml"
     assert sniff_format(b"", None) == "json"
+
+
+@settings(max_examples=300, deadline=None, derandomize=True)
+@given(
+    head=st.lists(
+        st.sampled_from([b" ", b"\t", b"\r\n", b"\xef\xbb\xbf", b"\xef\xbb", b"\xff", b"\xc2\xa0"])
+    ),
+    rest=st.sampled_from([b"", b"<Patient/>", b'{"a": 1}', b"x", b"\xe2\x80\x8b<a/>"]),
+    padding=st.sampled_from([0, 4090, 4093, 4095]),
+    hint=st.sampled_from([None, "xml", "json"]),
+)
+@example(head=[b"\xef\xbb\xbf"], rest=b"", padding=4095, hint="xml")  # a mark cut by the 4096 bytes read
+def test_bytes_are_sniffed_as_their_text_would_be(
+    head: list[bytes], rest: bytes, padding: int, hint: Format | None
+) -> None:
+    payload = b" " * padding + b"".join(head) + rest
+    as_text = payload[:4096].decode("utf-8", errors="replace")
+    assert sniff_format(payload, hint) == sniff_format(as_text, hint)
 
 
 def test_xml_without_a_type_model_is_a_usage_error() -> None:

@@ -121,12 +121,35 @@ def sniff_format(payload: bytes | str, hint: Format | None = None) -> Format:
 
     `hint` (from a file name, say) decides only when there is nothing to look at.
     """
-    head = payload[:4096]
-    text = head.decode("utf-8", errors="replace") if isinstance(head, bytes) else head
-    stripped = text.lstrip("\ufeff \t\r\n")
+    if isinstance(payload, bytes):
+        first = _first_byte(payload)
+        if first is None:
+            return hint or "json"
+        return "xml" if first == _LESS_THAN else "json"
+    stripped = payload[:4096].lstrip("\ufeff \t\r\n")
     if not stripped:
         return hint or "json"
     return "xml" if stripped.startswith("<") else "json"
+
+
+_LESS_THAN = ord("<")
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def _first_byte(payload: bytes) -> int | None:
+    """The first byte in the first 4096 that is neither blank nor part of a byte order mark (the bytes of
+    the characters `sniff_format` skips in a text); None when there is none. Read in place: most payloads
+    start with their first character."""
+    end = min(len(payload), 4096)
+    start = 0
+    while start < end:
+        if start + len(_UTF8_BOM) <= end and payload.startswith(_UTF8_BOM, start):
+            start += len(_UTF8_BOM)
+        elif payload[start] in b" \t\r\n":
+            start += 1
+        else:
+            return payload[start]
+    return None
 
 
 def _parse_payload(payload: bytes | str, format: Format, model: TypeModel | None, limits: Limits) -> Parsed:
