@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
@@ -50,13 +50,10 @@ def _same_place(first: Loc | None, other: Loc | None) -> bool:
     return True
 
 
-class _Checked(NamedTuple):
-    """How a walk of the current resource checked an element of an object (see `Walker._left_to_earlier`)."""
-
-    walk: int
-    loc: Loc  # the object's
-    side: tuple[ElementRule, Plan]
-    clean: bool  # nothing was offered to the report, and no extension was met, from the element down
+# How a walk of the current resource checked an element of an object (see `Walker._left_to_earlier`): which
+# walk; where the object is; with what (rule, plan); and whether it was clean (nothing was offered to the
+# report, and no extension was met, from the element down). A plain tuple: one is made per element.
+_Checked = tuple[int, Loc, tuple[ElementRule, Plan], bool]
 
 
 class Item:
@@ -399,7 +396,8 @@ class Walker:
         )  # fmt: skip
         seen = objects.get(key)
         if seen is None:
-            objects[key] = (self._walk_number, loc)
+            if self._walk_number < self._last_walk:  # no walk after the last one reads what it went through
+                objects[key] = (self._walk_number, loc)
             return False
         return seen[0] < self._walk_number and _same_place(seen[1], loc)
 
@@ -517,7 +515,7 @@ class Walker:
             program(self, obj, rule, loc, plan, frame, table, claimed)
         if earlier is None and self._walk_number < self._last_walk:
             clean = attempts == self.report.attempts and extensions == self.extensions_met
-            values[key] = _Checked(self._walk_number, loc, (rule, plan), clean)
+            values[key] = (self._walk_number, loc, (rule, plan), clean)
 
     def _choice_items(
         self,
@@ -807,11 +805,12 @@ class Walker:
         once per pair of definitions: validation/coverage.py). The place must be the same: a caller's dict
         may sit at two places.
         """
+        walk, where, side, clean = earlier
         return (
-            earlier.clean
-            and earlier.walk < self._walk_number
-            and _same_place(earlier.loc, loc)
-            and self.engine.coverage.covers(self, earlier.side, (rule, plan))
+            clean
+            and walk < self._walk_number
+            and _same_place(where, loc)
+            and self.engine.coverage.covers(self, side, (rule, plan))
         )
 
     def object_value(
