@@ -2,16 +2,17 @@
 
 `Walker.child` interprets a child rule on every object it visits: it reads the rule's JSON names, makes an
 `Item` and a `Loc` for each value, asks `value` for the type, which hands over to `primitive` or `complex`,
-which look up the value steps. Most visits are of a rule with one JSON name and no slicing, holding a
-string that is lexically right or an object: those decisions follow from the rule alone. A program makes
-them once, when the rule's table of children is built, and at run time goes straight to the checks left.
+which look up the value steps. Most visits are of a rule with one JSON name (or a choice of types) and no
+slices, holding a primitive that is lexically right or an object: those decisions follow from the rule
+alone. A program makes them once, when the rule's table of children is built (per engine), and at run time
+goes straight to the checks left.
 
 A program never reports an issue itself. It first makes the checks that cannot report anything (the JSON
-shape, the count, a string's lexical form from the engine's memo); when any of them fails, it hands the
-whole element to `Walker.child`, which reports in its own order. When they all pass, it calls the checks
-that follow them in `child`'s own order (length, fixed value or pattern, binding, invariants; or the
-object's walk). So a report cannot tell a program from the interpreter: the differential and the
-property tests compare the two.
+shape, the count, a primitive's lexical form, from the engine's memo for strings); when any of them fails,
+it hands the whole element to `Walker.child`, which reports in its own order. When they all pass, it calls
+the checks that follow them in `child`'s own order (length, fixed value or pattern, binding, invariants;
+or the object's walk, or the extension check). So a report cannot tell a program from the interpreter:
+tests/test_validation_programs.py compares the two on every UK Core example and thousands of variants.
 """
 
 from __future__ import annotations
@@ -43,8 +44,8 @@ _SCALARS = frozenset({bool, int, float, Decimal})
 
 
 def program_for(engine: Engine, rule: ElementRule) -> Program | None:
-    """The program for a child rule, or None where only the interpreter will do (a choice of types, a
-    slices, a type decided per value, a regex of the element's own, a count that can never hold)."""
+    """The program for a child rule, or None where only the interpreter will do (slices, several types
+    under one JSON name told apart per value, a regex of the element's own, a count one value cannot meet)."""
     keys = rule.json_keys
     if rule.slices:
         return None  # slicing without slices checks nothing (every datatype's `extension`, sliced by url)
