@@ -35,6 +35,13 @@ class _Prepared(NamedTuple):
     text: str
     object_verdict: Callable[[dict[str, Any], str | None], bool | None] | None = None
 
+    @property
+    def report_key(self) -> tuple[str, str, str, bool]:
+        """What decides its verdict on a given focus, and its issue as the report dedupes it: the
+        expression as evaluated, the key, the severity, whether it is a best practice."""
+        constraint = self.constraint
+        return (self.text, constraint.key, constraint.severity, constraint.best_practice)
+
 
 # What the checks of one element need that depends only on its rule and type: computed once. Kept with
 # the rule and type they were made for: the key is their identities (a TypeRef hashes every field).
@@ -62,6 +69,32 @@ class InvariantChecks:
         frame: Frame,
     ) -> None:
         self.check_with(walker, self.element_invariants(walker, rule, type_ref), focus, loc, plan, frame)
+
+    def check_resource(
+        self, walker: Walker, rule: ElementRule, resource: Any, loc: Loc, plan: Plan, frame: Frame
+    ) -> None:
+        """A resource's own invariants (at its root), in one of its walks.
+
+        A profile's snapshot repeats its base's constraints, so the walks of a resource (each profile, then
+        the base) mostly check the same ones at its root. One an earlier walk checked there with the same
+        expression and focus type gives the same verdict (which depends on the object, the expression,
+        the focus type and the resource only); with the same key and severity its issue, if any, is one
+        the report already holds and drops. It is left out.
+        """
+        found = self.element_invariants(walker, rule, None)
+        done = frame.root_checks
+        if done is None:  # the resource is walked once
+            self.check_with(walker, found, resource, loc, plan, frame)
+            return
+        focus_type = found[3]
+        left = []
+        for one in found[2]:
+            signature = (one.report_key, focus_type)
+            if signature not in done:
+                done.add(signature)
+                left.append(one)
+        if left:
+            self.check_with(walker, (found[0], found[1], tuple(left), focus_type), resource, loc, plan, frame)
 
     def element_invariants(
         self, walker: Walker, rule: ElementRule, type_ref: TypeRef | None

@@ -3,6 +3,8 @@
 The walker owns traversal only. What each rule means lives in the family
 modules (primitives, fixedpattern, slicing, extensions, invariants,
 references, bundles, bindings); the walker calls them at the right node.
+Most child rules are visited through their programs (programs.py), which
+hand whatever might be reported back to `child`, the interpreter.
 """
 
 from __future__ import annotations
@@ -89,6 +91,9 @@ class Frame:
     scope: Any
     # (id of a focus inside the resource, expression, focus type) -> the verdict; None when walked once.
     verdicts: dict[tuple[int, str, str], bool] | None = field(default=None, compare=False, repr=False)
+    # The resource's own invariants its walks checked at its root (see InvariantChecks.check_resource);
+    # None when walked once.
+    root_checks: set[tuple[Any, ...]] | None = field(default=None, compare=False, repr=False)
 
 
 class Walker:
@@ -145,6 +150,7 @@ class Walker:
             scope=self.engine.scope_for(resource, loc, frame),
             # Walked more than once (profiles, then the base): the walks share their invariant verdicts.
             verdicts={} if profiles else None,
+            root_checks=set() if profiles else None,
         )
         outer = self._objects, self._walk_number, self._values, self._last_walk, self._resource_walked
         self._objects = {} if profiles else None
@@ -197,7 +203,7 @@ class Walker:
 
     def _against(self, resource: Mapping[str, Any], plan: Plan, loc: Loc, frame: Frame) -> None:
         self.element_object(resource, plan.root, None, loc, plan, frame, resource_root=True)
-        self.engine.invariants.check(self, plan.root, None, resource, loc, plan, frame)
+        self.engine.invariants.check_resource(self, plan.root, resource, loc, plan, frame)
 
     def _profiles_for(
         self, resource: Mapping[str, Any], base: Plan, loc: Loc, explicit: Sequence[str]
