@@ -30,11 +30,9 @@ if TYPE_CHECKING:
     from conformance.validation.valuesteps import ValueSteps
     from conformance.validation.walker import Frame, Walker
 
-# The visit of one child rule on one object, with `Walker.child`'s arguments (the walker first).
-Program = Callable[
-    ["Walker", Any, ElementRule, Loc, Plan, "Frame", "ChildTable", set[str]],
-    None,
-]
+# The visit of one child rule (the program's own) on one object: `Walker.child`'s arguments but the rule,
+# the walker first.
+Program = Callable[["Walker", Any, Loc, Plan, "Frame", "ChildTable", set[str]], None]
 
 RESOURCE_ID = TypeRef("id")
 # One object: answers are kept per type reference's identity (children_of), so none may be made per value.
@@ -164,7 +162,6 @@ def _primitive_program(
     def single(
         walker: Walker,
         obj: Any,
-        rule: ElementRule,
         loc: Loc,
         plan: Plan,
         frame: Frame,
@@ -180,7 +177,6 @@ def _primitive_program(
     def repeated(
         walker: Walker,
         obj: Any,
-        rule: ElementRule,
         loc: Loc,
         plan: Plan,
         frame: Frame,
@@ -217,7 +213,6 @@ def _object_program(
     def single(
         walker: Walker,
         obj: Any,
-        rule: ElementRule,
         loc: Loc,
         plan: Plan,
         frame: Frame,
@@ -238,7 +233,6 @@ def _object_program(
     def repeated(
         walker: Walker,
         obj: Any,
-        rule: ElementRule,
         loc: Loc,
         plan: Plan,
         frame: Frame,
@@ -274,7 +268,6 @@ def _choice_program(rule: ElementRule, choices: list[tuple[str, str, Program]]) 
     def run(
         walker: Walker,
         obj: Any,
-        rule: ElementRule,
         loc: Loc,
         plan: Plan,
         frame: Frame,
@@ -301,6 +294,6 @@ def _choice_program(rule: ElementRule, choices: list[tuple[str, str, Program]]) 
         if chosen is None:
             walker.child(obj, rule, loc, plan, frame, table, claimed)
         else:
-            chosen(walker, obj, rule, loc, plan, frame, table, claimed)
+            chosen(walker, obj, loc, plan, frame, table, claimed)
 
     return run

@@ -375,7 +375,7 @@ class Walker:
                 if program is None:
                     self.child(obj, child, loc, plan, frame, table, claimed)
                 else:
-                    program(self, obj, child, loc, plan, frame, table, claimed)
+                    program(self, obj, loc, plan, frame, table, claimed)
         if unknown:
             self._unknown_properties(unknown, table, claimed, loc, is_resource=resource_root)
 
@@ -518,7 +518,7 @@ class Walker:
         if program is None:
             self.child(obj, rule, loc, plan, frame, table, claimed)
         else:
-            program(self, obj, rule, loc, plan, frame, table, claimed)
+            program(self, obj, loc, plan, frame, table, claimed)
         if earlier is None and self._walk_number < self._last_walk:
             clean = attempts == self.report.attempts and extensions == self.extensions_met
             values[key] = (self._walk_number, loc, (rule, plan), clean)
