@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -154,6 +155,14 @@ def _concrete_names(name: str, fhir_version: FhirVersion) -> set[str]:
     if root not in ABSTRACT_CANONICAL_TYPES:
         return set()
     return {kind + dot + rest for kind in CANONICAL_RESOURCE_TYPES.get(fhir_version, frozenset())}
+
+
+def named_by_url(value: Mapping[str, Any]) -> bool:
+    """Does the extension name a definition of its own by an absolute url (rather than miss its url, or
+    name a slice of its parent's definition as a sub-extension)? The case `ExtensionChecks.check` checks
+    against the definition."""
+    url = value.get("url")
+    return isinstance(url, str) and ":" in url
 
 
 class ExtensionChecks:

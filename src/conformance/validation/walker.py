@@ -17,6 +17,7 @@ from conformance.definitions.plan import ElementRule, Plan, TypeRef
 from conformance.fhirversion import FhirVersion
 from conformance.validation import datatypes, fixedpattern, primitives
 from conformance.validation.childtable import ChildTable
+from conformance.validation.extensions import named_by_url
 from conformance.validation.implied_profiles import implied_profile
 from conformance.validation.programs import BACKBONE_ELEMENT, RESOURCE_ID, Program
 from conformance.validation.report import Loc, Reporter
@@ -62,10 +63,12 @@ class Item:
     """One occurrence of an element: its value, its `_name` sibling for primitives, where it is.
 
     A plain class with slots, not a frozen dataclass: one is made for every value of every payload, and a
-    frozen dataclass's constructor costs several times more. Treated as immutable all the same.
+    frozen dataclass's constructor costs several times more. Treated as immutable all the same, but for
+    `extension_checked`: the (report, rule path, rule name) of the extension check its value had, if any
+    (see `Walker.complex`), which a retyped copy keeps.
     """
 
-    __slots__ = ("extra", "json_name", "loc", "type_ref", "value")
+    __slots__ = ("extension_checked", "extra", "json_name", "loc", "type_ref", "value")
 
     def __init__(self, value: Any, extra: Any, loc: Loc, json_name: str, type_ref: TypeRef | None) -> None:
         self.value = value
@@ -73,9 +76,12 @@ class Item:
         self.loc = loc
         self.json_name = json_name
         self.type_ref = type_ref
+        self.extension_checked: tuple[Reporter, str, str] | None = None
 
     def with_type(self, type_ref: TypeRef | None) -> Item:
-        return Item(self.value, self.extra, self.loc, self.json_name, type_ref)
+        retyped = Item(self.value, self.extra, self.loc, self.json_name, type_ref)
+        retyped.extension_checked = self.extension_checked
+        return retyped
 
     def __repr__(self) -> str:
         return f"Item({self.loc.text}: {self.value!r})"
@@ -798,7 +804,14 @@ class Walker:
             return
         if steps.extension:
             self.extensions_met += 1
+            checked = (self.report, rule.path, rule.name)
+            if item.extension_checked == checked and named_by_url(value):
+                # A slice's check of the value its element's check just made, here, into this report:
+                # against the same definition, at the same place, for an element of the same path and
+                # name, it could only repeat what that check reported, which the report drops.
+                return
             self.engine.extensions.check(self, value, rule, loc, plan, frame)
+            item.extension_checked = checked
             return
         self.object_value(value, rule, type_ref, loc, plan, frame, steps)
 
