@@ -73,6 +73,25 @@ def example_cases() -> list[Case]:
     return cases
 
 
+class CallCount:
+    """How many times a method was called since the count was set up (or last reset)."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, owner: type, name: str) -> None:
+        self.calls = 0
+        real = getattr(owner, name)
+
+        def counted(*args: Any) -> Any:
+            self.calls += 1
+            return real(*args)
+
+        monkeypatch.setattr(owner, name, counted)
+
+    def reset(self) -> int:
+        """The count so far, now set back to zero."""
+        calls, self.calls = self.calls, 0
+        return calls
+
+
 def issues(validator: Validator, payload: Any, profile: str | None) -> list[tuple[Any, ...]]:
     """Every field of every issue, in order."""
     outcome = validator.validate(copy.deepcopy(payload), profiles=[profile] if profile else [])

@@ -19,7 +19,7 @@ from conformance.fhirversion import FhirVersion
 from conformance.settings import Settings
 from conformance.validation import Validator, walker
 from conformance.validation.extensions import ExtensionChecks
-from example_variants import UKCORE, example_cases, issues
+from example_variants import UKCORE, CallCount, example_cases, issues
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +40,13 @@ def _never_again(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_an_extension_is_checked_once_for_its_element_and_its_slice(
     ukcore_validator: Validator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls = 0
-    real_check = ExtensionChecks.check
-
-    def counting_check(self: ExtensionChecks, *args: Any) -> None:
-        nonlocal calls
-        calls += 1
-        real_check(self, *args)
-
-    monkeypatch.setattr(ExtensionChecks, "check", counting_check)
+    checks = CallCount(monkeypatch, ExtensionChecks, "check")
     cases = [case for case in _with_extensions() if " variant " not in case[0]]
     with_skip = [issues(ukcore_validator, payload, profile) for _, payload, profile in cases]
-    skipping, calls = calls, 0
+    skipping = checks.reset()
     _never_again(monkeypatch)
     without = [issues(ukcore_validator, payload, profile) for _, payload, profile in cases]
-    assert len(cases) > 20 and skipping < calls * 0.8  # a good share of the checks are left out
+    assert len(cases) > 20 and skipping < checks.calls * 0.8  # a good share of the checks are left out
     assert with_skip == without
 
 

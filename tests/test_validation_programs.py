@@ -29,7 +29,7 @@ from conformance.validation import Validator
 from conformance.validation.childtable import ChildTables
 from conformance.validation.programs import program_for
 from conformance.validation.walker import Walker
-from example_variants import UKCORE, Case, example_cases, examples, issues, leaf_paths
+from example_variants import UKCORE, CallCount, Case, example_cases, examples, issues, leaf_paths
 from example_variants import UKCORE_EXAMPLES as EXAMPLES
 from specification_support import SPECIFICATION_CONTENT_TYPES
 
@@ -173,15 +173,7 @@ def test_the_specification_examples_are_reported_alike(shared_settings: Settings
 
 
 def test_the_programs_do_the_work(r4_context: Context, monkeypatch: pytest.MonkeyPatch) -> None:
-    interpreted_visits = 0
-    real_child = Walker.child
-
-    def counting_child(self: Walker, *args: Any) -> None:
-        nonlocal interpreted_visits
-        interpreted_visits += 1
-        real_child(self, *args)
-
-    monkeypatch.setattr(Walker, "child", counting_child)
+    interpreted_visits = CallCount(monkeypatch, Walker, "child")
     with_programs, interpreted = _validators(r4_context)
     patient = {
         "resourceType": "Patient",
@@ -193,6 +185,6 @@ def test_the_programs_do_the_work(r4_context: Context, monkeypatch: pytest.Monke
         "telecom": [{"system": "phone", "value": "(03) 5555 6473", "use": "work"}],
     }
     interpreted.validate(patient)
-    all_visits, interpreted_visits = interpreted_visits, 0
+    all_visits = interpreted_visits.reset()
     with_programs.validate(patient)
-    assert all_visits >= 10 and interpreted_visits <= all_visits // 4
+    assert all_visits >= 10 and interpreted_visits.calls <= all_visits // 4
