@@ -11,15 +11,13 @@ slices. The visit keeps the rules' order, so issues come out as from a full visi
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from conformance.definitions.plan import ElementRule
+from conformance.validation.programs import Program, interpreted
 
-if TYPE_CHECKING:
-    from conformance.validation.programs import Program
-
-# A rule to visit, with its program (None: `Walker.child` interprets it).
-Visit = tuple[ElementRule, "Program | None"]
+# A rule to visit, with its program (for a rule with none, one that calls `Walker.child`).
+Visit = tuple[ElementRule, Program]
 
 _KEYS_KEPT = 256
 _KEY_SETS_KEPT = 64
@@ -32,7 +30,10 @@ class ChildTable:
         self, rules: Sequence[ElementRule], programs: Sequence[Program | None] | None = None
     ) -> None:
         self.rules = rules
-        self._visits: list[Visit] = list(zip(rules, programs or [None] * len(rules), strict=True))
+        made = programs or [None] * len(rules)
+        self._visits: list[Visit] = [
+            (rule, program or interpreted(rule)) for rule, program in zip(rules, made, strict=True)
+        ]
         by_key: dict[str, list[int]] = {}
         self._names = frozenset(json_name for rule in rules for json_name, _ in rule.json_names())
         for index, rule in enumerate(rules):

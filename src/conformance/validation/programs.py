@@ -64,6 +64,23 @@ def program_for(engine: Engine, rule: ElementRule) -> Program | None:
     return _choice_program(rule, choices)
 
 
+def interpreted(rule: ElementRule) -> Program:
+    """The visit of a rule no program is made for: `Walker.child`, the interpreter."""
+
+    def run(
+        walker: Walker,
+        obj: Any,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+        table: ChildTable,
+        claimed: set[str],
+    ) -> None:
+        walker.child(obj, rule, loc, plan, frame, table, claimed)
+
+    return run
+
+
 def _typed_program(
     engine: Engine, rule: ElementRule, type_ref: TypeRef, json_name: str, extra_name: str
 ) -> Program | None:
@@ -71,7 +88,7 @@ def _typed_program(
         if rule.regex is not None:
             return None
         return _primitive_program(engine, rule, type_ref, json_name, extra_name)
-    return _object_program(engine, rule, type_ref, json_name, extra_name)
+    return _object_program(rule, type_ref, json_name, extra_name)
 
 
 def _fixed_type(rule: ElementRule, named: TypeRef | None) -> TypeRef | None:
@@ -133,17 +150,10 @@ def _primitive_checks(
 ) -> Callable[[Walker, Any, Loc, Plan, Frame], None]:
     """What `primitive_value` and `primitive` check after the lexical form, in their order."""
     code = type_ref.code
-    limits, fixed = rule.has_limits, rule.fixed is not None or rule.pattern is not None
-    binding = rule.binding is not None
 
     def follow(walker: Walker, value: Any, loc: Loc, plan: Plan, frame: Frame) -> None:
         loc.type_code = code
-        if limits:
-            walker.length_and_range(value, rule, type_ref, loc, plan)
-        if fixed:
-            walker.fixed_and_pattern(value, rule, loc, plan)
-        if binding:
-            engine.bindings.check_value(walker, value, rule, type_ref, loc, plan, frame)
+        walker.primitive_rules(value, rule, type_ref, loc, plan, frame)
         if (steps.steps or steps.of(walker)).primitive_invariants:
             engine.invariants.check_primitive(walker, rule, type_ref, value, None, loc, plan, frame)
 
@@ -194,21 +204,13 @@ def _primitive_program(
     return repeated if rule.repeats else single
 
 
-def _object_program(
-    engine: Engine, rule: ElementRule, type_ref: TypeRef, json_name: str, extra_name: str
-) -> Program:
+def _object_program(rule: ElementRule, type_ref: TypeRef, json_name: str, extra_name: str) -> Program:
     code = type_ref.code
     steps = _Steps(rule, type_ref)
 
     def walk(walker: Walker, value: dict[str, Any], loc: Loc, plan: Plan, frame: Frame) -> None:
-        """What `complex` does with a non-empty object that is no resource."""
         loc.type_code = code
-        found = steps.steps or steps.of(walker)
-        if found.extension:
-            walker.extensions_met += 1
-            engine.extensions.check(walker, value, rule, loc, plan, frame)
-        else:
-            walker.object_value(value, rule, type_ref, loc, plan, frame, found)
+        walker.object_checks(value, rule, type_ref, loc, plan, frame, steps.steps or steps.of(walker))
 
     def single(
         walker: Walker,

@@ -377,11 +377,8 @@ class Walker:
             for child, program in visit:
                 self._resource_child(obj, child, loc, plan, frame, table, claimed, program)
         else:
-            for child, program in visit:
-                if program is None:
-                    self.child(obj, child, loc, plan, frame, table, claimed)
-                else:
-                    program(self, obj, loc, plan, frame, table, claimed)
+            for _, program in visit:
+                program(self, obj, loc, plan, frame, table, claimed)
         if unknown:
             self._unknown_properties(unknown, table, claimed, loc, is_resource=resource_root)
 
@@ -505,10 +502,10 @@ class Walker:
         frame: Frame,
         table: ChildTable,
         claimed: set[str],
-        program: Program | None,
+        program: Program,
     ) -> None:
-        """`child` (or the rule's program), for an element of a resource walked more than once: an earlier
-        walk may have done it.
+        """The rule's program (`child`, through it, for a rule with none), for an element of a resource walked
+        more than once: an earlier walk may have done it.
 
         Only the resource's own elements are recorded: most of what a later walk can leave is there (below
         them, `_walked_before` leaves what the walks share), and recording every element cost more than it
@@ -521,10 +518,7 @@ class Walker:
         if earlier is not None and self._left_to_earlier(earlier, rule, plan, loc):
             return
         attempts, extensions = self.report.attempts, self.extensions_met
-        if program is None:
-            self.child(obj, rule, loc, plan, frame, table, claimed)
-        else:
-            program(self, obj, loc, plan, frame, table, claimed)
+        program(self, obj, loc, plan, frame, table, claimed)
         if earlier is None and self._walk_number < self._last_walk:
             clean = attempts == self.report.attempts and extensions == self.extensions_met
             values[key] = (self._walk_number, loc, (rule, plan), clean)
@@ -702,17 +696,25 @@ class Walker:
                 loc,
             )
             return
-        if rule.regex is None and type(value) is str:
-            problem = self.engine.string_problem(type_ref.code, value)
-        else:
+        if rule.regex is not None:
             problem = primitives.json_type_problem(type_ref.code, value) or primitives.lexical_problem(
                 type_ref.code, value
             )
             if problem is None:
                 problem = self._regex_problem(rule, type_ref, value)
+        elif type(value) is str:
+            problem = self.engine.string_problem(type_ref.code, value)
+        else:
+            problem = self.engine.value_problem(type_ref.code, value)
         if problem is not None:
             self._report_problem(problem, loc)
             return
+        self.primitive_rules(value, rule, type_ref, loc, plan, frame)
+
+    def primitive_rules(
+        self, value: Any, rule: ElementRule, type_ref: TypeRef, loc: Loc, plan: Plan, frame: Frame
+    ) -> None:
+        """A lexically right primitive's own rules: length and range, fixed value or pattern, binding."""
         if rule.has_limits:
             self.length_and_range(value, rule, type_ref, loc, plan)
         if rule.fixed is not None or rule.pattern is not None:
@@ -803,17 +805,33 @@ class Walker:
             self.report.error("structure", "structure.empty-object", "Object must have some content", loc)
             return
         if steps.extension:
-            self.extensions_met += 1
             checked = (self.report, rule.path, rule.name)
             if item.extension_checked == checked and named_by_url(value):
                 # A slice's check of the value its element's check just made, here, into this report:
                 # against the same definition, at the same place, for an element of the same path and
                 # name, it could only repeat what that check reported, which the report drops.
+                self.extensions_met += 1
                 return
-            self.engine.extensions.check(self, value, rule, loc, plan, frame)
             item.extension_checked = checked
-            return
-        self.object_value(value, rule, type_ref, loc, plan, frame, steps)
+        self.object_checks(value, rule, type_ref, loc, plan, frame, steps)
+
+    def object_checks(
+        self,
+        value: dict[str, Any],
+        rule: ElementRule,
+        type_ref: TypeRef,
+        loc: Loc,
+        plan: Plan,
+        frame: Frame,
+        steps: ValueSteps,
+    ) -> None:
+        """A non-empty object that is no resource: an extension against its definition, or any other value
+        through its children and its own rules."""
+        if steps.extension:
+            self.extensions_met += 1
+            self.engine.extensions.check(self, value, rule, loc, plan, frame)
+        else:
+            self.object_value(value, rule, type_ref, loc, plan, frame, steps)
 
     def _left_to_earlier(self, earlier: _Checked, rule: ElementRule, plan: Plan, loc: Loc) -> bool:
         """May this walk leave an element of an object to an earlier walk of the resource, which checked it
