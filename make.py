@@ -10,10 +10,12 @@ Needs only Python 3.11+. The environment lives in .venv and is rebuilt when
 pyproject.toml changes. When ../shared/fhir-packages exists it is used as an
 offline package folder; otherwise the user's package cache or the registry is.
 
-The smoke builds the sdist and, from it, the wheel; installs the wheel with every
+The smoke builds the sdist and, from it, the wheel (its validation core compiled by mypyc when a C
+compiler and Python's headers are found; see setup.py); installs the wheel with every
 extra but `dev` into a fresh virtual environment in a temporary folder outside the
 checkout (dependencies come from PyPI or pip's cache); and runs tests/smoke there
-with that environment's pytest, through the installed command and pytest plugin.
+with that environment's pytest, through the installed command and pytest plugin, and compares the
+compiled core's issues with the checkout's sources'.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import venv
 from pathlib import Path
@@ -89,20 +92,29 @@ def user_extras() -> list[str]:
     return sorted(set(project.get("optional-dependencies", {})) - DEVELOPER_EXTRAS)
 
 
-def quietly(argv: list[str], what: str, cwd: Path = ROOT) -> bool:
+def quietly(argv: list[str], what: str, cwd: Path = ROOT, env: dict[str, str] | None = None) -> bool:
     """Run a step, showing its output only when it fails."""
-    done = subprocess.run(argv, cwd=cwd, capture_output=True, text=True, check=False)
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if done.returncode != 0:
         output = done.stdout + done.stderr
         print(f"make.py: {what} failed (exit {done.returncode}):\n{output}", file=sys.stderr)
     return done.returncode == 0
 
 
-def build_distributions(python: Path, dist: Path) -> Path | None:
+def can_compile() -> bool:
+    """A C compiler and Python's headers: what setup.py needs to compile the validation core with mypyc."""
+    compiler = (sysconfig.get_config_var("CC") or "cc").split()[0]
+    headers = Path(sysconfig.get_paths()["include"]) / "Python.h"
+    return shutil.which(compiler) is not None and headers.is_file()
+
+
+def build_distributions(python: Path, dist: Path, *, compiled: bool) -> Path | None:
     """The sdist, and the wheel built from it (so the sdist is proven to build); the wheel's path."""
     # --no-isolation: the build tools come from .venv (the dev extra), so building needs no network.
     command = [str(python), "-m", "build", "--no-isolation", "--outdir", str(dist), str(ROOT)]
-    if not quietly(command, "building the sdist and wheel"):
+    # Compiled whenever it can be, and then required to be: the smoke tests what users install.
+    env = dict(os.environ, CONFORMANCE_COMPILE="1" if compiled else "0")
+    if not quietly(command, "building the sdist and wheel", env=env):
         return None
     wheels = sorted(dist.glob("*.whl"))
     return wheels[0] if len(wheels) == 1 and list(dist.glob("*.tar.gz")) else None
@@ -121,13 +133,16 @@ def install_wheel(wheel: Path, folder: Path) -> Path | None:
     return python if installed else None
 
 
-def smoke_environment() -> dict[str, str]:
-    """The caller's environment without the checkout's settings; the shared packages when present."""
+def smoke_environment(*, compiled: bool) -> dict[str, str]:
+    """The caller's environment without the checkout's settings; the shared packages when present; how
+    the wheel was built, and the checkout, whose sources the compiled core's issues are compared with."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CONFORMANCE_")}
     for leak in ("PYTHONPATH", "VIRTUAL_ENV"):
         env.pop(leak, None)
     if SHARED_PACKAGES.is_dir():
         env[SMOKE_PACKAGES_VARIABLE] = str(SHARED_PACKAGES)
+    env["CONFORMANCE_SMOKE_COMPILED"] = "1" if compiled else "0"
+    env["CONFORMANCE_SMOKE_SOURCE"] = str(ROOT)
     return env
 
 
@@ -141,8 +156,10 @@ def smoke(python: Path) -> int:
     """Build, install outside the checkout, and run tests/smoke there against the installed package."""
     with tempfile.TemporaryDirectory(prefix="fhir-conformance-smoke-") as folder:
         work = Path(folder)
-        print(f"make.py: smoke-testing the built wheel, installed in {work}", flush=True)
-        wheel = build_distributions(python, work / "dist")
+        compiled = can_compile()
+        build = "compiled core" if compiled else "pure Python: no C compiler or Python headers found"
+        print(f"make.py: smoke-testing the built wheel ({build}), installed in {work}", flush=True)
+        wheel = build_distributions(python, work / "dist", compiled=compiled)
         if wheel is None:
             return step_failed("the sdist and the wheel were not both built")
         installed = install_wheel(wheel, work / "venv")
@@ -150,7 +167,8 @@ def smoke(python: Path) -> int:
             return step_failed(f"{wheel.name} could not be installed in a fresh environment")
         suite = shutil.copytree(SMOKE_SUITE, work / "smoke", ignore=shutil.ignore_patterns("__pycache__"))
         pytest = [str(installed), "-m", "pytest", suite.name]
-        code = subprocess.run(pytest, cwd=work, env=smoke_environment(), check=False).returncode
+        environment = smoke_environment(compiled=compiled)
+        code = subprocess.run(pytest, cwd=work, env=environment, check=False).returncode
         return 1 if code == 5 else code
 
 

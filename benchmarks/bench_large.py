@@ -2,7 +2,7 @@
 
     python benchmarks/bench_large.py [--entries 200000] [--lines 1000000] [--format text]
                                      [--package-path DIR] [--skip-bundle] [--skip-ndjson]
-                                     [--without-narrative]
+                                     [--without-narrative] [--build compiled|sources]
 
 Workload, written to a temporary folder: a collection Bundle of --entries Patients (id, narrative, name,
 gender, birthDate, identifier; fullUrl urn:uuid; about 325 bytes an entry, 62 MiB for 200,000, just under
@@ -30,6 +30,10 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+from compiled_build import add_build_option, run_compiled_if_asked
+
+from conformance.buildinfo import build_name
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared" / "fhir-packages"
@@ -212,7 +216,12 @@ def main() -> None:
     parser.add_argument(
         "--without-narrative", action="store_true", help="Patients without text: a warning in every entry"
     )
+    add_build_option(parser)
     args = parser.parse_args()
+    code = run_compiled_if_asked(args.build)
+    if code is not None:
+        sys.exit(code)
+    print(f"fhir-conformance build measured: {build_name()} (see benchmarks/compiled_build.py)")
     load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     print(f"{os.cpu_count()} CPUs; load average at the start: {load}")
     with tempfile.TemporaryDirectory(prefix="bench-large-") as folder:

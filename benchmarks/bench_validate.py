@@ -1,7 +1,7 @@
 """Validation throughput, the one-file command's time and peak memory, beside baselines in the same run.
 
     python benchmarks/bench_validate.py [--count 10000] [--rounds 3] [--runs 10] [--package-path DIR]
-                                        [--skip-throughput]
+                                        [--skip-throughput] [--build compiled|sources]
 
 Workload: the UK Core STU2 example instances, replicated to --count resources (each parsed from its JSON
 bytes and validated against the UK Core profile it exemplifies). Baselines, on the same bytes in the same
@@ -9,6 +9,9 @@ run: json.loads (the floor: reading the JSON at all), fhirkit-rs (Rust, R4 struc
 line when it is not installed: pip install fhirkit-rs) and fhir.resources R4B models (the way a Python
 service typically "validates" today). The systems take turns for --rounds rounds and each keeps its fastest
 pass by CPU time, so load from other work falls on all of them alike; ratios are of CPU times.
+
+--build compiled (the default) measures the validation core as a wheel installs it, compiled by mypyc
+(benchmarks/compiled_build.py); --build sources, the package as it imports here.
 
 The command: the median (and range) of --runs one-file `conformance validate` runs with warm caches, for a
 three-line base R4 Patient (issue 14's case) and a UK Core example with its package, beside
@@ -31,8 +34,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from compiled_build import add_build_option, run_compiled_if_asked
 from fhir.resources.R4B import get_fhir_model_class
 
+from conformance.buildinfo import build_name
 from conformance.context import Context
 from conformance.fhirversion import FhirVersion
 from conformance.settings import Settings
@@ -232,7 +237,12 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="throughput passes per system, taken in turns")
     parser.add_argument("--package-path", type=Path, default=SHARED)
     parser.add_argument("--skip-throughput", action="store_true", help="only time the command")
+    add_build_option(parser)
     args = parser.parse_args()
+    code = run_compiled_if_asked(args.build)
+    if code is not None:
+        return code
+    print(f"fhir-conformance build measured: {build_name()}")
     if not (args.package_path / "_examples" / "ukcore-stu2").is_dir():
         print(f"no UK Core examples under {args.package_path}; pass --package-path", file=sys.stderr)
         return 2

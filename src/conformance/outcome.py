@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from enum import Enum
 from typing import Any
 
@@ -33,6 +33,15 @@ class Severity(Enum):
         return _RANK[self]
 
 
+def _rebuilt(value: Any) -> tuple[Any, tuple[Any, ...]]:
+    """How pickle and copy rebuild a frozen dataclass below: its class, called with its fields.
+
+    Results cross processes (`--jobs`, Dask) pickled. Compiled by mypyc (docs/compiled.md), these classes
+    have no `__dict__` for pickle's default to fill in, and setting a frozen field fails.
+    """
+    return type(value), tuple(getattr(value, f.name) for f in fields(value))
+
+
 _RANK = {Severity.FATAL: 0, Severity.ERROR: 1, Severity.WARNING: 2, Severity.INFORMATION: 3}
 
 
@@ -50,6 +59,9 @@ class Issue:
     profile: str | None = None
     element_id: str | None = None
     constraint: str | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuilt(self)
 
     def with_position(self, line: int | None, column: int | None) -> Issue:
         return replace(self, line=line, column=column)
@@ -124,6 +136,9 @@ class NotChecked:
     what: str
     reason: str
 
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuilt(self)
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -134,6 +149,9 @@ class Outcome:
     not_checked: tuple[NotChecked, ...] = ()
     source: str | None = None
     extra: tuple[tuple[str, str], ...] = field(default=())
+
+    def __reduce__(self) -> tuple[Any, tuple[Any, ...]]:
+        return _rebuilt(self)
 
     @classmethod
     def of(

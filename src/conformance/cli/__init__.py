@@ -32,8 +32,9 @@ class _VersionAction(argparse.Action):
 
     def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
         from conformance import __version__  # noqa: PLC0415
+        from conformance.buildinfo import build_name  # noqa: PLC0415
 
-        sys.stdout.write(f"{parser.prog} {__version__}\n")
+        sys.stdout.write(f"{parser.prog} {__version__} ({build_name()})\n")
         parser.exit()
 
 

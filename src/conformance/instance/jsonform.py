@@ -20,6 +20,7 @@ import threading
 import zlib
 from array import array
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from itertools import accumulate
 from typing import Any, NamedTuple
@@ -155,22 +156,22 @@ def _ids_may_repeat(text: str) -> bool:
 _TEXT_START: Position = (1, 1)
 
 
-class _Compressed(bytes):
+@dataclass(frozen=True)
+class _Compressed:
     """zlib-compressed payload bytes (JSON text compresses several times over, quickly)."""
 
+    data: bytes
     size: int
     """The length of the bytes before compression."""
 
 
-def _kept_for_positions(data: bytes | str) -> bytes | str:
+def _kept_for_positions(data: bytes | str) -> bytes | str | _Compressed:
     if isinstance(data, bytes) and len(data) > _COMPRESSED_ABOVE:
-        compressed = _Compressed(zlib.compress(data, 1))
-        compressed.size = len(data)
-        return compressed
+        return _Compressed(zlib.compress(data, 1), len(data))
     return data
 
 
-def _text_source(kept: bytes | str, *, duplicated: bool) -> str | StreamedText:
+def _text_source(kept: bytes | str | _Compressed, *, duplicated: bool) -> str | StreamedText:
     """What positions are read from.
 
     A compressed payload is read in pieces, holding only a window of its text; unless a key repeats, when
@@ -178,8 +179,8 @@ def _text_source(kept: bytes | str, *, duplicated: bool) -> str | StreamedText:
     """
     if isinstance(kept, _Compressed):
         if not duplicated:
-            return StreamedText(kept, kept.size)
-        kept = zlib.decompress(kept)
+            return StreamedText(kept.data, kept.size)
+        return _decoded(zlib.decompress(kept.data))
     return _decoded(kept)
 
 
@@ -504,5 +505,5 @@ def _has_path(root: dict[str, Any], path: Path) -> bool:
     return True
 
 
-def _positions(kept: bytes | str, root: dict[str, Any], *, duplicated: bool) -> PositionIndex:
+def _positions(kept: bytes | str | _Compressed, root: dict[str, Any], *, duplicated: bool) -> PositionIndex:
     return _NavigatedPositions(_text_source(kept, duplicated=duplicated), root, duplicated=duplicated)

@@ -35,7 +35,9 @@ ATTEMPTS = 5
 """Candidates built per example before hypothesis is told to try other choices."""
 
 _validators: weakref.WeakKeyDictionary[Any, Validator] = weakref.WeakKeyDictionary()
-_defect_makers: weakref.WeakKeyDictionary[Validator, DefectMaker] = weakref.WeakKeyDictionary()
+# By the Validator's Context (a compiled Validator cannot be a weak reference's key); what a maker holds
+# comes from the Context.
+_defect_makers: weakref.WeakKeyDictionary[Any, DefectMaker] = weakref.WeakKeyDictionary()
 
 
 def validator_for(context: Any) -> Validator:
@@ -146,9 +148,9 @@ def candidates(
 def defects(instance: dict[str, Any], profile: str, context: Any) -> tuple[Defect, ...]:
     """Every single-defect variant of `instance` this module knows how to make, each with its message id."""
     validator = validator_for(context)
-    maker = _defect_makers.get(validator)
-    if maker is None:  # one per Validator: its value set expansions are worth keeping
-        maker = _defect_makers[validator] = DefectMaker(
+    maker = _defect_makers.get(validator.context)
+    if maker is None:  # one per Context: its value set expansions are worth keeping
+        maker = _defect_makers[validator.context] = DefectMaker(
             Shapes(validator.engine.definitions), Codes(validator.context)
         )
     return maker.defects(instance, _plan(validator, profile))

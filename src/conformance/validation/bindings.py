@@ -8,7 +8,6 @@ systems, filters the local service cannot evaluate) is an information issue.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from conformance.definitions.plan import ElementRule, Plan, TypeRef
@@ -203,12 +202,17 @@ class BindingChecks:
         walker.report.add(severity, "value", result.message_id, result.message, loc.child("value"))
 
 
-@dataclass(frozen=True)
 class _Where:
-    walker: Walker
-    loc: Loc
-    plan: Plan
-    rule: ElementRule
+    """Where a binding is checked. Not a dataclass: mypyc builds a dataclass's annotations when its module
+    is imported, and `Walker` and `Loc` (imported for type checking only) do not exist yet then."""
+
+    __slots__ = ("loc", "plan", "rule", "walker")
+
+    def __init__(self, walker: Walker, loc: Loc, plan: Plan, rule: ElementRule) -> None:
+        self.walker = walker
+        self.loc = loc
+        self.plan = plan
+        self.rule = rule
 
 
 def _text(value: Any) -> str | None:

@@ -21,6 +21,7 @@ UNIT_EXTENSION = "http://hl7.org/fhir/StructureDefinition/questionnaire-unit"
 DEQM_ALTERNATE_SCORE = "http://hl7.org/fhir/us/davinci-deqm/StructureDefinition/extension-alternateScoreType"
 MEASURE_OBSERVATION = ("http://terminology.hl7.org/CodeSystem/measure-population", "measure-observation")
 SCORED = ("proportion", "ratio", "continuous-variable")
+KNOWN_SCORING = (*SCORED, "cohort")
 
 
 @dataclass(frozen=True)
@@ -128,7 +129,7 @@ class _ReportChecker:
         return codings[0][1] if codings else None
 
     def run(self) -> None:
-        if self.scoring not in (*SCORED, "cohort"):
+        if self.scoring not in KNOWN_SCORING:
             self.add(
                 Severity.INFORMATION,
                 "scoring-unknown",

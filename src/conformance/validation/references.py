@@ -8,7 +8,6 @@ Bundle entries) must be found.
 from __future__ import annotations
 
 import re
-import weakref
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -94,11 +93,8 @@ class _TrialIndex:
     """The fullUrl of each entry's resource, by the resource's identity (the first, as entries are kept)."""
 
 
-_TRIAL_INDEXES: weakref.WeakKeyDictionary[Walker, dict[int, _TrialIndex]] = weakref.WeakKeyDictionary()
-
-
 def _trial_index(walker: Walker, entries: Mapping[str, Mapping[str, Any]]) -> _TrialIndex:
-    per_walk = _TRIAL_INDEXES.setdefault(walker, {})
+    per_walk = walker.trial_indexes
     found = per_walk.get(id(entries))
     if found is None or found.entries is not entries:
         as_entries = [{"fullUrl": url, "resource": resource} for url, resource in entries.items()]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from itertools import pairwise
 from typing import TYPE_CHECKING, Any
 
@@ -44,9 +43,11 @@ def split_path(path: str) -> list[str]:
     return [s.strip() for s in steps if s.strip()]
 
 
-@dataclass
 class _Unknown(Exception):
-    reason: str
+    # A plain class: mypyc compiles no dataclass that derives from an exception.
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 _Reader = Callable[["Walker", Any, "Frame"], Iterable[Any]]

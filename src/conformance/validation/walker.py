@@ -124,6 +124,9 @@ class Walker:
         self._last_walk = 0
         self.extensions_met = 0  # extension values met so far: a part that met none is free of contexts
         self.ids_may_repeat = True  # whether the payload may hold duplicate element ids (see Parsed)
+        # The Bundle indexes trial walks resolve references with, by id() of the entries (see references.py).
+        # Held here, for the walk's life: a compiled Walker cannot be a weak reference's key.
+        self.trial_indexes: dict[int, Any] = {}
 
     # ------------------------------------------------------------------ resources
 

@@ -1,0 +1,70 @@
+"""Print every issue (all fields, in order) of a fixed set of payloads, one JSON line per payload.
+
+smoke_compiled.py runs this under each build: the installed wheel's compiled core, and the checkout's
+Python sources put first on PYTHONPATH. The payloads: every UK Core and Care Connect example, the UK Core
+examples' single-change variants (the checkout's tests/example_variants.py) and the R4 specification's
+examples. Arguments: the FHIR package folder, a scratch folder for caches.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import tarfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from conformance.context import Context
+from conformance.fhirversion import FhirVersion
+from conformance.settings import Settings
+from conformance.validation import Validator
+from example_variants import UKCORE, example_cases, issues
+from specification_support import SPECIFICATION_CONTENT_TYPES
+
+CARE_CONNECT = "nhsconnect.stu3-fhir-assets#0.0.0-develop.20241024"
+SPECIFICATION_EXAMPLES = "hl7.fhir.r4.examples#4.0.1.tgz"
+LARGEST_SPECIFICATION_EXAMPLE = 200_000  # a few Bundles of definitions run to megabytes
+
+
+def care_connect_examples(packages: Path) -> Iterator[tuple[str, Any, str | None]]:
+    folder = packages / "_examples" / "careconnect-stu3"
+    index = folder.parent / "careconnect-stu3-profiles.json"
+    profiles: dict[str, str | None] = json.loads(index.read_text())
+    for name, profile in sorted(profiles.items()):
+        yield name, json.loads((folder / name).read_text()), profile
+
+
+def specification_examples(packages: Path) -> Iterator[tuple[str, Any, str | None]]:
+    with tarfile.open(packages / SPECIFICATION_EXAMPLES) as archive:
+        for member in sorted(archive.getmembers(), key=lambda m: m.name):
+            if not member.isfile() or not member.name.endswith(".json"):
+                continue
+            if member.size > LARGEST_SPECIFICATION_EXAMPLE:
+                continue
+            stream = archive.extractfile(member)
+            payload = json.loads(stream.read()) if stream is not None else None
+            if isinstance(payload, dict) and payload.get("resourceType") not in SPECIFICATION_CONTENT_TYPES:
+                yield member.name, payload, None
+
+
+def main(packages: Path, scratch: Path) -> None:
+    settings = Settings(
+        package_path=(packages,),
+        package_cache=scratch / "packages",
+        work_cache=scratch / "work",
+        offline=True,
+    )
+    runs = (
+        (FhirVersion.R4, [UKCORE], example_cases()),
+        (FhirVersion.STU3, [CARE_CONNECT], list(care_connect_examples(packages))),
+        (FhirVersion.R4, [], list(specification_examples(packages))),
+    )
+    for version, igs, cases in runs:
+        validator = Validator(Context.build(settings, version, igs=igs))
+        for name, payload, profile in cases:
+            sys.stdout.write(json.dumps([name, issues(validator, payload, profile)], default=str) + "\n")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]), Path(sys.argv[2]))
