@@ -54,7 +54,10 @@ def compiled_sources() -> list[str]:
 def refuse_or_warn(mode: str, why: str) -> list[Any]:
     if mode == "1":
         sys.exit(f"setup.py: {MODE_VARIABLE}=1 but the core cannot be compiled: {why}")
-    print(f"setup.py: building pure Python (the same issues, about a third slower): {why}", file=sys.stderr)
+    print(
+        f"setup.py: building pure Python (the same issues, validation about 1.5 times slower): {why}",
+        file=sys.stderr,
+    )
     return []
 
 
@@ -81,7 +84,7 @@ class BuildCompiledCore(build_ext):
         except Exception as exc:  # a missing compiler surfaces as several distutils error types
             if compile_mode() == "1" or not self.extensions:
                 raise
-            refuse_or_warn("auto", f"the C compiler failed ({exc})")
+            refuse_or_warn("auto", f"the C compiler failed ({str(exc)[:300]})")
             for extension in self.extensions:  # a module without its shared core would crash on import
                 Path(self.get_ext_fullpath(extension.name)).unlink(missing_ok=True)
             self.extensions = []

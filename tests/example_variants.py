@@ -61,6 +61,36 @@ def variants(resource: dict[str, Any]) -> Iterator[dict[str, Any]]:
             yield variant
 
 
+# Values of every JSON type; `retyped` puts each in place of every value in turn.
+OTHER_TYPES: tuple[Any, ...] = (7, "x", True, [7], {})
+
+
+def enriched(resource: dict[str, Any], profile: str | None) -> dict[str, Any]:
+    """The resource with the common parts an example may lack (meta, narrative, an extension), so that
+    `retyped` reaches the code that reads them too."""
+    div = '<div xmlns="http://www.w3.org/1999/xhtml">text</div>'
+    parts: dict[str, Any] = {
+        "meta": {"profile": [profile] if profile else [], "tag": [{"system": "urn:x", "code": "t"}]},
+        "text": {"status": "generated", "div": div},
+        "extension": [{"url": "http://example.org/StructureDefinition/x", "valueString": "v"}],
+    }
+    return {**parts, **copy.deepcopy(resource)}
+
+
+def retyped(resource: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every value of the resource (but its resourceType) replaced in turn by a value of each JSON type."""
+    for path in leaf_paths(resource):
+        if path == ("resourceType",):
+            continue
+        for replacement in OTHER_TYPES:
+            variant = copy.deepcopy(resource)
+            holder = variant
+            for step in path[:-1]:
+                holder = holder[step]
+            holder[path[-1]] = copy.deepcopy(replacement)
+            yield f"{'/'.join(map(str, path))}={json.dumps(replacement)}", variant
+
+
 def example_cases() -> list[Case]:
     """Every UK Core example and its variants."""
     cases: list[Case] = []

@@ -16,6 +16,7 @@ from conformance.instance.xmlform import read_xml
 from conformance.outcome import Issue
 
 Source = bytes | bytearray | memoryview | str | os.PathLike[str] | Mapping[str, Any] | Parsed
+_SOURCES = (bytes, bytearray, memoryview, str, os.PathLike, Mapping, Parsed)
 
 _DEFAULT_LIMITS = Limits()
 _FORMATS = ("json", "xml")
@@ -40,6 +41,9 @@ def parse(
     never exceptions.
     """
     _check_format(format)
+    # First: below, the compiled build takes `source` for one of the types it is annotated with.
+    if not isinstance(source, _SOURCES):
+        raise UsageError(f"cannot parse a {type(source).__name__}: give bytes, text, a path or a dict")
     if isinstance(source, Parsed):
         return source
     if isinstance(source, Mapping):
@@ -52,8 +56,6 @@ def parse(
         return parse_file(source, format=format, model=model, limits=limits)
     if isinstance(source, bytearray | memoryview):
         source = bytes(source)
-    if not isinstance(source, bytes | str):
-        raise UsageError(f"cannot parse a {type(source).__name__}: give bytes, text, a path or a dict")
     if len(source) > limits.max_bytes:
         unit = "bytes" if isinstance(source, bytes) else "characters"
         return Parsed.of(None, format or "json", (too_large(len(source), limits.max_bytes, unit),))

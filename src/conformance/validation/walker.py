@@ -280,9 +280,11 @@ class Walker:
         meta = resource.get("meta")
         declared = meta.get("profile") if isinstance(meta, dict) else None
         if isinstance(declared, list):
-            for url in declared:
-                if isinstance(url, str) and url not in explicit:
-                    yield url, True
+            # A name of its own: a payload's value may be of any type, and a compiled build checks the
+            # type of a value given to a variable (the `str` of `url` above).
+            for value in declared:
+                if isinstance(value, str) and value not in explicit:
+                    yield value, True
 
     def _unresolved_profile(self, url: str, declared: bool, loc: Loc) -> None:
         if declared:
