@@ -28,6 +28,8 @@ COMPILED_GLOBS = (
     "conformance/validation/*.py",
     "conformance/instance/*.py",
     "conformance/fhirpath/fastpath*.py",
+    "conformance/fhirpath/_navigation.py",
+    "conformance/fhirpath/_model.py",
     "conformance/outcome.py",
     "conformance/terminology/service.py",
 )
