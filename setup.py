@@ -57,7 +57,7 @@ def refuse_or_warn(mode: str, why: str) -> list[Any]:
     if mode == "1":
         sys.exit(f"setup.py: {MODE_VARIABLE}=1 but the core cannot be compiled: {why}")
     print(
-        f"setup.py: building pure Python (the same issues, validation about 1.5 times slower): {why}",
+        f"setup.py: building pure Python (the same issues, validation 1.6-1.9 times slower): {why}",
         file=sys.stderr,
     )
     return []
