@@ -12,8 +12,8 @@ the programs do the work (the interpreter sees a fraction of the visits).
 from __future__ import annotations
 
 import copy
+import itertools
 import json
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from conformance.validation.programs import program_for
 from conformance.validation.walker import Walker
 from example_variants import UKCORE, CallCount, Case, example_cases, examples, issues, leaf_paths
 from example_variants import UKCORE_EXAMPLES as EXAMPLES
-from specification_support import SPECIFICATION_CONTENT_TYPES
+from specification_support import is_example, json_members
 
 SPECIFICATION_EXAMPLES = (
     Path(__file__).resolve().parents[1].parent / "shared" / "fhir-packages" / "hl7.fhir.r4.examples#4.0.1.tgz"
@@ -156,18 +156,9 @@ def test_every_issue_is_the_same_with_programs_and_with_the_interpreter(shared_s
 def test_the_specification_examples_are_reported_alike(shared_settings: Settings) -> None:
     if not SPECIFICATION_EXAMPLES.is_file():
         pytest.skip("../shared/fhir-packages/hl7.fhir.r4.examples#4.0.1.tgz is not beside the project")
-    cases: list[Case] = []
-    with tarfile.open(SPECIFICATION_EXAMPLES) as archive:
-        # the smaller ones (a few Bundles of definitions run to megabytes), every other one
-        members = sorted(
-            (m for m in archive.getmembers() if m.isfile() and m.name.endswith(".json") and m.size < 50_000),
-            key=str,
-        )
-        for member in members[::2]:
-            stream = archive.extractfile(member)
-            payload = json.loads(stream.read()) if stream is not None else None
-            if isinstance(payload, dict) and payload.get("resourceType") not in SPECIFICATION_CONTENT_TYPES:
-                cases.append((member.name, payload, None))
+    # the smaller ones (a few Bundles of definitions run to megabytes), every other one
+    members = itertools.islice(json_members(SPECIFICATION_EXAMPLES, 50_000), 0, None, 2)
+    cases: list[Case] = [(name, payload, None) for name, payload in members if is_example(payload)]
     differing = _same_reports(cases, _validators(Context.build(shared_settings, FhirVersion.R4)))
     assert len(cases) > 250 and not differing, differing[:5]
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import sys
-import tarfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from conformance.fhirversion import FhirVersion
 from conformance.settings import Settings
 from conformance.validation import Validator
 from example_variants import UKCORE, enriched, example_cases, examples, issues, retyped
-from specification_support import SPECIFICATION_CONTENT_TYPES
+from specification_support import is_example, json_members
 
 CARE_CONNECT = "nhsconnect.stu3-fhir-assets#0.0.0-develop.20241024"
 SPECIFICATION_EXAMPLES = "hl7.fhir.r4.examples#4.0.1.tgz"
@@ -47,16 +46,9 @@ def care_connect_examples(packages: Path) -> Iterator[tuple[str, Any, str | None
 
 
 def specification_examples(packages: Path) -> Iterator[tuple[str, Any, str | None]]:
-    with tarfile.open(packages / SPECIFICATION_EXAMPLES) as archive:
-        for member in sorted(archive.getmembers(), key=lambda m: m.name):
-            if not member.isfile() or not member.name.endswith(".json"):
-                continue
-            if member.size > LARGEST_SPECIFICATION_EXAMPLE:
-                continue
-            stream = archive.extractfile(member)
-            payload = json.loads(stream.read()) if stream is not None else None
-            if isinstance(payload, dict) and payload.get("resourceType") not in SPECIFICATION_CONTENT_TYPES:
-                yield member.name, payload, None
+    for name, payload in json_members(packages / SPECIFICATION_EXAMPLES, LARGEST_SPECIFICATION_EXAMPLE):
+        if is_example(payload):
+            yield name, payload, None
 
 
 def main(packages: Path, scratch: Path) -> None:
